@@ -1,0 +1,458 @@
+//! The alert: raw bytes, decoded record, and survey-aware accessors that read
+//! the same facts (who, when, where, how bright, history, cutouts) from ZTF,
+//! Fink, Rubin/LSST (and ELAsTiCC) and ANTARES records.
+
+use crate::error::{Error, Result};
+use crate::format::Format;
+use crate::schema::WriterSchema;
+use crate::time::Time;
+use crate::value::{Datum, Value};
+use bytes::Bytes;
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+/// One alert.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    format: Format,
+    raw: Bytes,
+    datum: Option<Bytes>,
+    schema: Option<Arc<WriterSchema>>,
+    record: Value,
+}
+
+/// Which survey's layout a record follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Survey {
+    /// ZTF alert packets, raw or enriched by Fink.
+    Ztf,
+    /// Rubin/LSST alert packets (also ELAsTiCC and Fink's LSST alerts).
+    Rubin,
+    /// ANTARES: 0.x alert dict, 1.x JSON:API locus, 2.x flat locus.
+    Antares,
+    Unknown,
+}
+
+/// An alert or object identifier: numeric for most surveys, text for some.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Id {
+    Int(i64),
+    Text(String),
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Int(i) => write!(f, "{i}"),
+            Id::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A measurement of brightness: ZTF and ANTARES give magnitudes, Rubin fluxes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Brightness {
+    /// AB magnitude (ZTF: PSF-fit magnitude `magpsf`, `sigmapsf`).
+    Magnitude { mag: f64, err: Option<f64> },
+    /// Difference-image PSF flux in nanojansky (Rubin: `psfFlux`, `psfFluxErr`).
+    FluxNjy { flux: f64, err: Option<f64> },
+}
+
+impl fmt::Display for Brightness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (v, e, unit) = match *self {
+            Brightness::Magnitude { mag, err } => (mag, err, "mag"),
+            Brightness::FluxNjy { flux, err } => (flux, err, "nJy"),
+        };
+        match e {
+            Some(e) => write!(f, "{v:.3}±{e:.3} {unit}"),
+            None => write!(f, "{v:.3} {unit}"),
+        }
+    }
+}
+
+/// One point of a light curve: a detection, or (ZTF) an upper limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub time: Option<Time>,
+    pub band: Option<String>,
+    /// `None` for a non-detection.
+    pub brightness: Option<Brightness>,
+    /// Limiting magnitude of a non-detection (ZTF `diffmaglim`).
+    pub upper_limit: Option<f64>,
+}
+
+/// The three image stamps of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cutout {
+    Science,
+    Template,
+    Difference,
+}
+
+impl Cutout {
+    pub const ALL: [Cutout; 3] = [Cutout::Science, Cutout::Template, Cutout::Difference];
+
+    fn field(self) -> &'static str {
+        match self {
+            Cutout::Science => "cutoutScience",
+            Cutout::Template => "cutoutTemplate",
+            Cutout::Difference => "cutoutDifference",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cutout::Science => "science",
+            Cutout::Template => "template",
+            Cutout::Difference => "difference",
+        }
+    }
+}
+
+impl Alert {
+    pub(crate) fn from_avro(
+        format: Format,
+        raw: Bytes,
+        datum: Bytes,
+        schema: Arc<WriterSchema>,
+        record: Value,
+    ) -> Self {
+        Alert {
+            format,
+            raw,
+            datum: Some(datum),
+            schema: Some(schema),
+            record,
+        }
+    }
+
+    pub(crate) fn from_document(format: Format, raw: Bytes, record: Value) -> Self {
+        Alert {
+            format,
+            raw,
+            datum: None,
+            schema: None,
+            record,
+        }
+    }
+
+    /// The wire format it was decoded from.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The whole payload it came from (message value or file content).
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// This record's Avro binary encoding, for Avro formats.
+    pub fn avro_datum(&self) -> Option<&Bytes> {
+        self.datum.as_ref()
+    }
+
+    /// The writer schema, for Avro formats.
+    pub fn schema(&self) -> Option<&Arc<WriterSchema>> {
+        self.schema.as_ref()
+    }
+
+    /// The decoded record, with field access by name.
+    pub fn record(&self) -> Datum<'_> {
+        Datum::new(&self.record, self.schema.as_deref())
+    }
+
+    /// The record as one line of JSON (bytes base64, 64-bit integers exact).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.record()).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// Which survey's layout the record follows.
+    pub fn survey(&self) -> Survey {
+        let r = self.record();
+        if r.get("diaSource").is_some_and(|d| !d.is_null()) {
+            Survey::Rubin
+        } else if r.get("candidate").is_some() {
+            Survey::Ztf
+        } else if r.get("new_alert").is_some() || r.path(&["data", "attributes"]).is_some() || r.get("properties").is_some() {
+            Survey::Antares
+        } else {
+            Survey::Unknown
+        }
+    }
+
+    /// The astrophysical object: ZTF `objectId`, Rubin `diaObjectId`
+    /// (or `ssObjectId` for a solar-system source), ANTARES locus id.
+    pub fn object_id(&self) -> Option<Id> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => id_of(r.get("objectId")?),
+            Survey::Rubin => {
+                let src = r.get("diaSource")?;
+                src.first_of(&["diaObjectId", "ssObjectId"])
+                    .filter(|d| d.as_i64() != Some(0))
+                    .or_else(|| r.path(&["diaObject", "diaObjectId"]))
+                    .and_then(id_of)
+            }
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => id_of(a.get("locus_id")?),
+                AntaresShape::Locus { id, .. } => id_of(id),
+            },
+            Survey::Unknown => id_of(r.first_of(&["objectId", "object_id", "id"])?),
+        }
+    }
+
+    /// This alert: ZTF `candid`, Rubin `diaSourceId` (`alertId` before v8),
+    /// ANTARES `alert_id` (newest alert of a locus).
+    pub fn alert_id(&self) -> Option<Id> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => id_of(r.first_of(&["candid"]).or_else(|| r.path(&["candidate", "candid"]))?),
+            Survey::Rubin => id_of(
+                r.first_of(&["diaSourceId", "alertId"])
+                    .or_else(|| r.path(&["diaSource", "diaSourceId"]))?,
+            ),
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => id_of(a.get("alert_id")?),
+                AntaresShape::Locus { properties, .. } => id_of(properties.get("newest_alert_id")?),
+            },
+            Survey::Unknown => id_of(r.first_of(&["candid", "alertId", "alert_id"])?),
+        }
+    }
+
+    /// When the observation was made: ZTF `jd` (JD, UTC), Rubin
+    /// `midpointMjdTai` (MJD, TAI), ANTARES `mjd` (MJD, UTC).
+    pub fn time(&self) -> Option<Time> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => ztf_time(r.get("candidate")?),
+            Survey::Rubin => rubin_time(r.get("diaSource")?),
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => Some(Time::mjd_utc(a.get("mjd")?.as_f64()?)),
+                AntaresShape::Locus { properties, .. } => Some(Time::mjd_utc(
+                    properties.get("newest_alert_observation_time")?.as_f64()?,
+                )),
+            },
+            Survey::Unknown => None,
+        }
+    }
+
+    /// Right ascension in degrees.
+    pub fn ra(&self) -> Option<f64> {
+        self.position_source()?.get("ra")?.as_f64()
+    }
+
+    /// Declination in degrees.
+    pub fn dec(&self) -> Option<f64> {
+        self.position_source()?.first_of(&["dec", "decl"])?.as_f64()
+    }
+
+    /// Photometric band: `g`, `r`, `i` for ZTF; `u`…`y` for Rubin.
+    pub fn band(&self) -> Option<String> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => ztf_band(r.get("candidate")?),
+            Survey::Rubin => rubin_band(r.get("diaSource")?),
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => ztf_band_from_fid(a.path(&["properties", "ztf_fid"])?),
+                AntaresShape::Locus { properties, .. } => {
+                    Some(properties.get("newest_alert_band")?.as_str()?.to_owned())
+                }
+            },
+            Survey::Unknown => None,
+        }
+    }
+
+    /// Magnitude (ZTF, ANTARES) or flux (Rubin) with its error.
+    pub fn brightness(&self) -> Option<Brightness> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => ztf_magnitude(r.get("candidate")?),
+            Survey::Rubin => rubin_flux(r.get("diaSource")?),
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => antares_magnitude(a),
+                AntaresShape::Locus { properties, .. } => Some(Brightness::Magnitude {
+                    mag: properties.get("newest_alert_magnitude")?.as_f64()?,
+                    err: None,
+                }),
+            },
+            Survey::Unknown => None,
+        }
+    }
+
+    /// Previous observations of the object carried by the alert (ZTF
+    /// `prv_candidates` with upper limits, Rubin `prvDiaSources`, ANTARES
+    /// `alert_history`), oldest first as the survey sent them.
+    pub fn light_curve(&self) -> Vec<Point> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => r
+                .get("prv_candidates")
+                .into_iter()
+                .flat_map(|p| p.items())
+                .map(|c| Point {
+                    time: ztf_time(c),
+                    band: ztf_band(c),
+                    brightness: ztf_magnitude(c),
+                    upper_limit: c.get("diffmaglim").and_then(|d| d.as_f64()),
+                })
+                .collect(),
+            Survey::Rubin => r
+                .get("prvDiaSources")
+                .into_iter()
+                .flat_map(|p| p.items())
+                .map(|s| Point {
+                    time: rubin_time(s),
+                    band: rubin_band(s),
+                    brightness: rubin_flux(s),
+                    upper_limit: None,
+                })
+                .collect(),
+            Survey::Antares => {
+                let current = self.alert_id();
+                r.get("alert_history")
+                    .into_iter()
+                    .flat_map(|h| h.items())
+                    .filter(|a| a.get("alert_id").and_then(id_of) != current)
+                    .map(|a| Point {
+                        time: a.get("mjd").and_then(|m| m.as_f64()).map(Time::mjd_utc),
+                        band: a.path(&["properties", "ztf_fid"]).and_then(ztf_band_from_fid),
+                        brightness: antares_magnitude(a),
+                        upper_limit: None,
+                    })
+                    .collect()
+            }
+            Survey::Unknown => Vec::new(),
+        }
+    }
+
+    /// How many earlier detections (not upper limits) the alert carries.
+    pub fn previous_detections(&self) -> usize {
+        self.light_curve().iter().filter(|p| p.brightness.is_some()).count()
+    }
+
+    /// The stamp as stored in the alert (gzip-compressed FITS for ZTF).
+    pub fn cutout_raw(&self, kind: Cutout) -> Option<&Bytes> {
+        let field = self.record().get(kind.field())?;
+        match field.as_bytes() {
+            Some(b) => Some(b),
+            None => field.get("stampData")?.as_bytes(),
+        }
+        .filter(|b| !b.is_empty())
+    }
+
+    /// The stamp as FITS bytes, gunzipped when it was gzip-compressed.
+    pub fn cutout(&self, kind: Cutout) -> Result<Option<Vec<u8>>> {
+        let Some(raw) = self.cutout_raw(kind) else {
+            return Ok(None);
+        };
+        if !raw.starts_with(&[0x1f, 0x8b]) {
+            return Ok(Some(raw.to_vec()));
+        }
+        let mut fits = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .take(256 << 20)
+            .read_to_end(&mut fits)
+            .map_err(|e| Error::Decompress {
+                codec: "gzip",
+                reason: format!("{} cutout: {e}", kind.name()),
+            })?;
+        Ok(Some(fits))
+    }
+
+    fn position_source(&self) -> Option<Datum<'_>> {
+        let r = self.record();
+        match self.survey() {
+            Survey::Ztf => r.get("candidate"),
+            Survey::Rubin => r.get("diaSource"),
+            Survey::Antares => match antares_shape(r)? {
+                AntaresShape::Alert(a) => Some(a),
+                AntaresShape::Locus { base, .. } => Some(base),
+            },
+            Survey::Unknown => Some(r),
+        }
+    }
+}
+
+enum AntaresShape<'a> {
+    /// 0.x: `{new_alert: {alert_id, locus_id, ra, dec, mjd, properties}, alert_history}`.
+    Alert(Datum<'a>),
+    /// 1.x `{data: {id, attributes: {...}}}` or 2.x `{id, ra, dec, properties}`.
+    Locus {
+        base: Datum<'a>,
+        id: Datum<'a>,
+        properties: Datum<'a>,
+    },
+}
+
+fn antares_shape(r: Datum<'_>) -> Option<AntaresShape<'_>> {
+    if let Some(a) = r.get("new_alert") {
+        return Some(AntaresShape::Alert(a));
+    }
+    let (base, id) = match r.path(&["data", "attributes"]) {
+        Some(attrs) => (attrs, r.path(&["data", "id"])?),
+        None => (r, r.get("id")?),
+    };
+    Some(AntaresShape::Locus {
+        base,
+        id,
+        properties: base.get("properties")?,
+    })
+}
+
+fn id_of(d: Datum<'_>) -> Option<Id> {
+    d.as_i64()
+        .map(Id::Int)
+        .or_else(|| d.as_str().map(|s| Id::Text(s.to_owned())))
+}
+
+fn ztf_time(c: Datum<'_>) -> Option<Time> {
+    Some(Time::jd_utc(c.get("jd")?.as_f64()?))
+}
+
+fn ztf_band(c: Datum<'_>) -> Option<String> {
+    ztf_band_from_fid(c.get("fid")?)
+}
+
+fn ztf_band_from_fid(fid: Datum<'_>) -> Option<String> {
+    Some(
+        match fid.as_i64()? {
+            1 => "g",
+            2 => "r",
+            3 => "i",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+fn ztf_magnitude(c: Datum<'_>) -> Option<Brightness> {
+    Some(Brightness::Magnitude {
+        mag: c.get("magpsf")?.as_f64()?,
+        err: c.get("sigmapsf").and_then(|e| e.as_f64()),
+    })
+}
+
+fn antares_magnitude(a: Datum<'_>) -> Option<Brightness> {
+    let p = a.get("properties")?;
+    Some(Brightness::Magnitude {
+        mag: p.get("ztf_magpsf")?.as_f64()?,
+        err: p.get("ztf_sigmapsf").and_then(|e| e.as_f64()),
+    })
+}
+
+fn rubin_time(s: Datum<'_>) -> Option<Time> {
+    Some(Time::mjd_tai(s.first_of(&["midpointMjdTai", "midPointTai"])?.as_f64()?))
+}
+
+fn rubin_band(s: Datum<'_>) -> Option<String> {
+    Some(s.first_of(&["band", "filterName"])?.as_str()?.to_owned())
+}
+
+fn rubin_flux(s: Datum<'_>) -> Option<Brightness> {
+    Some(Brightness::FluxNjy {
+        flux: s.first_of(&["psfFlux", "psFlux"])?.as_f64()?,
+        err: s.first_of(&["psfFluxErr", "psFluxErr"]).and_then(|e| e.as_f64()),
+    })
+}

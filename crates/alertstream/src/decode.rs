@@ -1,0 +1,288 @@
+//! From payload bytes to [`Alert`]s: format detection, schema lookup, decoding.
+
+use crate::alert::Alert;
+use crate::avro::{self, container};
+use crate::document;
+use crate::error::{Error, Result};
+use crate::format::{head_hex, sniff, starts_like_json, Format, Sniffed};
+use crate::schema::{SchemaCache, SchemaIdResolver, WriterSchema};
+use bytes::Bytes;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How to find formats and schemas. Everything is optional: by default the
+/// format is detected from each payload.
+#[derive(Debug, Clone, Default)]
+pub struct DecoderOptions {
+    /// Force a format instead of detecting it.
+    pub format: Option<Format>,
+    /// Writer schema for schemaless (Fink) datums, taking precedence over the key.
+    pub schema_file: Option<PathBuf>,
+    /// Folder of schemas: Rubin alert_packet layout for Confluent ids, and
+    /// `distribution_schema_fink_ztf_<KEY>.avsc` for Fink version-string keys.
+    pub schema_dir: Option<PathBuf>,
+    /// Confluent-compatible schema registry base URL.
+    pub schema_registry: Option<String>,
+}
+
+/// Decodes payloads of any supported format. Cheap to share between threads;
+/// schemas are parsed once and cached.
+///
+/// ```
+/// use alertstream::{Decoder, DecoderOptions};
+/// let decoder = Decoder::new(DecoderOptions::default()).unwrap();
+/// let alerts = decoder.decode(None, br#"{"objectId": "ZTF21abc", "candid": 1234567890123456789}"#.to_vec().into()).unwrap();
+/// assert_eq!(alerts[0].record().get("candid").unwrap().as_i64(), Some(1234567890123456789));
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    format: Option<Format>,
+    fixed_schema: Option<Arc<WriterSchema>>,
+    schema_dir: Option<PathBuf>,
+    cache: SchemaCache,
+    ids: SchemaIdResolver,
+}
+
+/// What decoding one payload gave: the alerts read, and the error that
+/// stopped it, if any (a multi-record file can fail half-way).
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub alerts: Vec<Alert>,
+    pub failure: Option<Failure>,
+}
+
+/// Where and why decoding stopped.
+#[derive(Debug)]
+pub struct Failure {
+    /// Index of the record that failed, when the payload holds several.
+    pub record: Option<usize>,
+    pub error: Error,
+}
+
+impl Decoded {
+    fn failed(error: Error) -> Self {
+        Decoded {
+            alerts: Vec::new(),
+            failure: Some(Failure { record: None, error }),
+        }
+    }
+
+    /// All alerts, or the first error (with its record index).
+    pub fn into_result(self) -> Result<Vec<Alert>> {
+        match self.failure {
+            None => Ok(self.alerts),
+            Some(Failure { record: Some(index), error }) => Err(Error::InRecord {
+                index,
+                source: Box::new(error),
+            }),
+            Some(Failure { record: None, error }) => Err(error),
+        }
+    }
+}
+
+impl Decoder {
+    pub fn new(options: DecoderOptions) -> Result<Self> {
+        let fixed_schema = match &options.schema_file {
+            Some(path) => Some(Arc::new(WriterSchema::from_file(path)?)),
+            None => None,
+        };
+        Ok(Decoder {
+            format: options.format,
+            fixed_schema,
+            schema_dir: options.schema_dir.clone(),
+            cache: SchemaCache::new(),
+            ids: SchemaIdResolver::new(options.schema_dir, options.schema_registry),
+        })
+    }
+
+    /// Decodes one message (key and value) into its alerts; a ZTF-style
+    /// container may hold several.
+    pub fn decode(&self, key: Option<&[u8]>, value: Bytes) -> Result<Vec<Alert>> {
+        self.decode_partial(key, value).into_result()
+    }
+
+    /// Like [`Decoder::decode`] but keeps the alerts read before a failure.
+    pub fn decode_partial(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
+        if sniff(&value) == Sniffed::Gzip {
+            return match gunzip(&value) {
+                Ok(inner) => self.decode_partial(key, inner),
+                Err(e) => Decoded::failed(e),
+            };
+        }
+        let format = match self.format.or_else(|| self.detect(key, &value)) {
+            Some(f) => f,
+            None => {
+                return Decoded::failed(Error::UnknownFormat {
+                    head: head_hex(&value),
+                })
+            }
+        };
+        match format {
+            Format::Ztf => self.decode_container(value),
+            Format::Fink => single(self.decode_fink(key, value)),
+            Format::Confluent => single(self.decode_confluent(value)),
+            Format::Antares => single(
+                document::decode_antares(&value)
+                    .map(|record| Alert::from_document(Format::Antares, value, record)),
+            ),
+            Format::Json => match document::decode_json(&value) {
+                Ok(records) => Decoded {
+                    alerts: records
+                        .into_iter()
+                        .map(|r| Alert::from_document(Format::Json, value.clone(), r))
+                        .collect(),
+                    failure: None,
+                },
+                Err(e) => Decoded::failed(e),
+            },
+        }
+    }
+
+    /// Reads and decodes a file (gzip-compressed files are inflated first).
+    pub fn decode_file(&self, path: &Path) -> Decoded {
+        match std::fs::read(path) {
+            Ok(bytes) => self.decode_partial(None, bytes.into()),
+            Err(e) => Decoded::failed(Error::io(path, e)),
+        }
+    }
+
+    /// Guesses the format of a message from its bytes and key.
+    pub fn detect(&self, key: Option<&[u8]>, value: &[u8]) -> Option<Format> {
+        let key_is_schema = key.is_some_and(starts_like_json);
+        match sniff(value) {
+            Sniffed::Container => Some(Format::Ztf),
+            _ if key_is_schema => Some(Format::Fink),
+            Sniffed::ConfluentFrame if self.fixed_schema.is_none() => Some(Format::Confluent),
+            Sniffed::Zlib => Some(Format::Antares),
+            Sniffed::Json => Some(Format::Json),
+            _ if self.fixed_schema.is_some() || key.is_some_and(|k| !k.is_empty()) => {
+                Some(Format::Fink)
+            }
+            _ => None,
+        }
+    }
+
+    /// Number of distinct writer schemas parsed so far.
+    pub fn schemas_parsed(&self) -> usize {
+        self.cache.len()
+    }
+
+    fn decode_container(&self, value: Bytes) -> Decoded {
+        let header = match container::read_header(&value) {
+            Ok(h) => h,
+            Err(e) => return Decoded::failed(e),
+        };
+        let schema = match self.cache.get_or_parse(&header.schema) {
+            Ok(s) => s,
+            Err(e) => return Decoded::failed(e),
+        };
+        let mut out = Decoded::default();
+        let mut index = 0;
+        for block in container::blocks(&value, &header) {
+            let block = match block {
+                Ok(b) => b,
+                Err(error) => {
+                    out.failure = Some(Failure { record: Some(index), error });
+                    return out;
+                }
+            };
+            let mut pos = 0;
+            for _ in 0..block.count {
+                match avro::decode_datum(&schema, &block.data, pos) {
+                    Ok((record, end)) => {
+                        let datum = block.data.slice(pos..end);
+                        out.alerts
+                            .push(Alert::from_avro(Format::Ztf, value.clone(), datum, schema.clone(), record));
+                        pos = end;
+                        index += 1;
+                    }
+                    Err(error) => {
+                        out.failure = Some(Failure { record: Some(index), error });
+                        return out;
+                    }
+                }
+            }
+            if pos != block.data.len() {
+                out.failure = Some(Failure {
+                    record: Some(index),
+                    error: Error::TrailingBytes {
+                        at: block.offset + pos,
+                        left: block.data.len() - pos,
+                    },
+                });
+                return out;
+            }
+        }
+        out
+    }
+
+    fn decode_fink(&self, key: Option<&[u8]>, value: Bytes) -> Result<Alert> {
+        let schema = self.fink_schema(key)?;
+        let record = avro::decode_whole_datum(&schema, &value, 0)?;
+        let datum = value.clone();
+        Ok(Alert::from_avro(Format::Fink, value, datum, schema, record))
+    }
+
+    fn fink_schema(&self, key: Option<&[u8]>) -> Result<Arc<WriterSchema>> {
+        if let Some(s) = &self.fixed_schema {
+            return Ok(s.clone());
+        }
+        match key {
+            Some(k) if starts_like_json(k) => self.cache.get_or_parse(k),
+            Some(k) if !k.is_empty() => self.fink_schema_by_version(k),
+            _ => Err(Error::MissingSchema),
+        }
+    }
+
+    /// Old Fink keys name a schema version (`2.7_3.10.1`); its file is
+    /// `distribution_schema_fink_ztf_<version>.avsc` in the schema folder.
+    fn fink_schema_by_version(&self, key: &[u8]) -> Result<Arc<WriterSchema>> {
+        let version = std::str::from_utf8(key)
+            .ok()
+            .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+            .ok_or(Error::MissingSchema)?;
+        let dir = self.schema_dir.as_ref().ok_or(Error::MissingSchema)?;
+        let path = dir.join(format!("distribution_schema_fink_ztf_{version}.avsc"));
+        let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        self.cache.get_or_parse(&text)
+    }
+
+    fn decode_confluent(&self, value: Bytes) -> Result<Alert> {
+        let Some(&[magic, a, b, c, d]) = value.get(..5).map(|h| <&[u8; 5]>::try_from(h).ok()).flatten() else {
+            return Err(Error::Truncated {
+                at: value.len(),
+                what: "Confluent header (magic byte and 4-byte schema id)",
+            });
+        };
+        if magic != 0 {
+            return Err(Error::corrupt(0, format!("Confluent magic byte is {magic}, not 0")));
+        }
+        let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
+        let record = avro::decode_whole_datum(&schema, &value, 5)?;
+        let datum = value.slice(5..);
+        Ok(Alert::from_avro(Format::Confluent, value, datum, schema, record))
+    }
+}
+
+fn single(result: Result<Alert>) -> Decoded {
+    match result {
+        Ok(alert) => Decoded {
+            alerts: vec![alert],
+            failure: None,
+        },
+        Err(e) => Decoded::failed(e),
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Result<Bytes> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(1 << 30)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Decompress {
+            codec: "gzip",
+            reason: e.to_string(),
+        })?;
+    Ok(out.into())
+}

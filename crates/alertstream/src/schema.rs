@@ -1,0 +1,370 @@
+//! Writer schemas: parsed once, cached by fingerprint, found by Confluent id.
+//!
+//! Alerts are always decoded with the schema that wrote them. A schema's text is
+//! hashed (xxh3-128) to find its parsed form in [`SchemaCache`], so a message
+//! costs a hash of its schema bytes, never a parse.
+
+use crate::error::{Error, Result};
+use serde_avro_fast::schema::SchemaMut;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A parsed Avro writer schema and the text it came from.
+#[derive(Debug)]
+pub struct WriterSchema {
+    text: String,
+    fingerprint: u64,
+    tree: SchemaMut,
+}
+
+impl WriterSchema {
+    /// Parses a schema from its JSON text.
+    ///
+    /// ```
+    /// let s = alertstream::WriterSchema::parse(r#"{"type":"record","name":"a","fields":[{"name":"x","type":"long"}]}"#).unwrap();
+    /// assert_eq!(s.fingerprint_hex().len(), 16);
+    /// ```
+    pub fn parse(text: &str) -> Result<Self> {
+        Self::parse_with_deps(text, &[], "")
+    }
+
+    /// Parses a main schema whose named types are defined in `deps`
+    /// (Rubin's alert_packet keeps each record type in its own file).
+    pub fn parse_with_deps(text: &str, deps: &[String], origin: &str) -> Result<Self> {
+        let parse_error = |reason: String| Error::SchemaParse {
+            origin: if origin.is_empty() {
+                String::new()
+            } else {
+                format!(" ({origin})")
+            },
+            reason,
+        };
+        let tree =
+            SchemaMut::from_schemata(text, deps).map_err(|e| parse_error(e.to_string()))?;
+        let fp = tree
+            .canonical_form_rabin_fingerprint()
+            .map_err(|e| parse_error(e.to_string()))?;
+        let text = if deps.is_empty() {
+            text.to_owned()
+        } else {
+            inline_dependencies(text, deps).map_err(parse_error)?
+        };
+        Ok(WriterSchema {
+            text,
+            fingerprint: u64::from_le_bytes(fp),
+            tree,
+        })
+    }
+
+    /// Loads a schema file; sibling `.avsc` files in the same folder serve as
+    /// definitions of the named types it refers to.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        if let Ok(s) = Self::parse_with_deps(&text, &[], &path.display().to_string()) {
+            return Ok(s);
+        }
+        let deps = sibling_schemas(path)?;
+        Self::parse_with_deps(&text, &deps, &path.display().to_string())
+    }
+
+    /// The schema as self-contained JSON text (named types defined inline).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The Avro parsing-canonical-form Rabin fingerprint (CRC-64-AVRO).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    pub fn fingerprint_hex(&self) -> String {
+        format!("{:016x}", self.fingerprint)
+    }
+
+    /// The parsed node arena; node 0 is the top-level type.
+    pub fn tree(&self) -> &SchemaMut {
+        &self.tree
+    }
+
+    /// Full name of the top-level type, e.g. `ztf.alert`.
+    pub fn name(&self) -> Option<&str> {
+        self.tree.root().type_.name().map(|n| n.fully_qualified_name())
+    }
+}
+
+fn sibling_schemas(path: &Path) -> Result<Vec<String>> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut deps = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p != path && p.extension().is_some_and(|e| e == "avsc") {
+            deps.push(std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?);
+        }
+    }
+    deps.sort();
+    Ok(deps)
+}
+
+/// Rewrites a schema that refers to named types defined elsewhere into one
+/// self-contained text: the first reference to each name is replaced by its
+/// definition, as Avro requires for a schema written into a container file.
+fn inline_dependencies(text: &str, deps: &[String]) -> Result<String, String> {
+    use serde_json::Value as J;
+    let mut defs: HashMap<String, J> = HashMap::new();
+    for dep in deps {
+        let j: J = serde_json::from_str(dep).map_err(|e| e.to_string())?;
+        if let Some(name) = j.as_object().and_then(|o| full_name(o, None)) {
+            defs.insert(name, j);
+        }
+    }
+    let mut root: J = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut defined = std::collections::HashSet::new();
+    inline_node(&mut root, None, &mut defs, &mut defined);
+    serde_json::to_string(&root).map_err(|e| e.to_string())
+}
+
+fn full_name(
+    j: &serde_json::Map<String, serde_json::Value>,
+    enclosing_ns: Option<&str>,
+) -> Option<String> {
+    let name = j.get("name")?.as_str()?;
+    if name.contains('.') {
+        return Some(name.to_owned());
+    }
+    match j.get("namespace").and_then(|n| n.as_str()).or(enclosing_ns) {
+        Some(ns) if !ns.is_empty() => Some(format!("{ns}.{name}")),
+        _ => Some(name.to_owned()),
+    }
+}
+
+fn inline_node(
+    j: &mut serde_json::Value,
+    ns: Option<&str>,
+    defs: &mut HashMap<String, serde_json::Value>,
+    defined: &mut std::collections::HashSet<String>,
+) {
+    use serde_json::Value as J;
+    match j {
+        J::String(name) => {
+            let full = if name.contains('.') {
+                name.clone()
+            } else {
+                ns.map(|n| format!("{n}.{name}")).unwrap_or(name.clone())
+            };
+            if defined.contains(&full) {
+                return;
+            }
+            if let Some(mut def) = defs.remove(&full) {
+                defined.insert(full.clone());
+                let def_ns = full.rsplit_once('.').map(|(n, _)| n.to_owned());
+                inline_node(&mut def, def_ns.as_deref(), defs, defined);
+                *j = def;
+            }
+        }
+        J::Array(branches) => {
+            for b in branches {
+                inline_node(b, ns, defs, defined);
+            }
+        }
+        J::Object(obj) => {
+            let own = full_name(obj, ns);
+            let child_ns = own.as_deref().and_then(|f| f.rsplit_once('.').map(|(n, _)| n.to_owned()));
+            let child_ns = child_ns.as_deref().or(ns).map(str::to_owned);
+            if let Some(o) = own {
+                defined.insert(o);
+            }
+            for key in ["type", "items", "values"] {
+                if let Some(t) = obj.get_mut(key) {
+                    inline_node(t, child_ns.as_deref(), defs, defined);
+                }
+            }
+            if let Some(J::Array(fields)) = obj.get_mut("fields") {
+                for f in fields {
+                    if let Some(t) = f.get_mut("type") {
+                        inline_node(t, child_ns.as_deref(), defs, defined);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parsed schemas by the hash of their text. Shared by all decoding threads.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    by_text: Mutex<HashMap<u128, Arc<WriterSchema>>>,
+}
+
+/// Bound on distinct schemas kept; a stream has a handful, a hostile one many.
+const SCHEMA_CACHE_CAPACITY: usize = 256;
+
+impl SchemaCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The parsed schema for this text, parsing it only the first time it is seen.
+    pub fn get_or_parse(&self, text: &[u8]) -> Result<Arc<WriterSchema>> {
+        let key = xxhash_rust::xxh3::xxh3_128(text);
+        if let Some(s) = self.lock().get(&key) {
+            return Ok(s.clone());
+        }
+        let text = std::str::from_utf8(text).map_err(|e| Error::SchemaParse {
+            origin: String::new(),
+            reason: format!("schema text is not UTF-8: {e}"),
+        })?;
+        let schema = Arc::new(WriterSchema::parse(text)?);
+        let mut map = self.lock();
+        if map.len() >= SCHEMA_CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(key, schema.clone());
+        Ok(schema)
+    }
+
+    /// Number of distinct schemas parsed so far.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u128, Arc<WriterSchema>>> {
+        self.by_text.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where Confluent-framed messages find their schema by id: a local folder in
+/// Rubin's alert_packet layout and/or a Confluent-compatible registry.
+#[derive(Debug, Default)]
+pub struct SchemaIdResolver {
+    dir: Option<PathBuf>,
+    registry: Option<String>,
+    by_id: Mutex<HashMap<u32, Arc<WriterSchema>>>,
+}
+
+impl SchemaIdResolver {
+    pub fn new(dir: Option<PathBuf>, registry: Option<String>) -> Self {
+        SchemaIdResolver {
+            dir,
+            registry: registry.map(|u| u.trim_end_matches('/').to_owned()),
+            by_id: Mutex::default(),
+        }
+    }
+
+    /// The schema registered under `id`, cached after the first lookup.
+    pub fn resolve(&self, id: u32) -> Result<Arc<WriterSchema>> {
+        if let Some(s) = self.lock().get(&id) {
+            return Ok(s.clone());
+        }
+        let schema = Arc::new(self.load(id)?);
+        self.lock().insert(id, schema.clone());
+        Ok(schema)
+    }
+
+    fn load(&self, id: u32) -> Result<WriterSchema> {
+        if let Some(dir) = &self.dir {
+            if let Some(path) = alert_packet_path(dir, id) {
+                return WriterSchema::from_file(&path);
+            }
+        }
+        if let Some(url) = &self.registry {
+            return fetch_from_registry(url, id);
+        }
+        Err(Error::SchemaNotFound {
+            id,
+            looked: self.places(),
+        })
+    }
+
+    fn places(&self) -> String {
+        let mut places = Vec::new();
+        if let Some(d) = &self.dir {
+            places.push(format!("schema dir {}", d.display()));
+        }
+        if let Some(u) = &self.registry {
+            places.push(format!("registry {u}"));
+        }
+        if places.is_empty() {
+            "no --schema-dir or --schema-registry was given".to_owned()
+        } else {
+            format!("looked in {}", places.join(" and "))
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<WriterSchema>>> {
+        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `DIR/vMAJOR_MINOR/lsst.vMAJOR_MINOR.alert.avsc` (or alert_packet's own
+/// `DIR/MAJOR/MINOR/...`), with id = MAJOR*100 + MINOR.
+fn alert_packet_path(dir: &Path, id: u32) -> Option<PathBuf> {
+    let (major, minor) = (id / 100, id % 100);
+    let file = format!("lsst.v{major}_{minor}.alert.avsc");
+    [
+        dir.join(format!("v{major}_{minor}")).join(&file),
+        dir.join(major.to_string()).join(minor.to_string()).join(&file),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+fn fetch_from_registry(url: &str, id: u32) -> Result<WriterSchema> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(15))
+        .build();
+    let get_json = |path: &str| -> Result<Option<serde_json::Value>> {
+        let full = format!("{url}{path}");
+        match agent.get(&full).call() {
+            Ok(resp) => resp
+                .into_string()
+                .map_err(|e| e.to_string())
+                .and_then(|body| serde_json::from_str(&body).map_err(|e| e.to_string()))
+                .map(Some)
+                .map_err(|e| Error::Registry {
+                    url: url.to_owned(),
+                    reason: format!("unreadable answer to GET {path}: {e}"),
+                }),
+            Err(ureq::Error::Status(404, _)) => Ok(None),
+            Err(e) => Err(Error::Registry {
+                url: url.to_owned(),
+                reason: format!("GET {path} failed: {e}"),
+            }),
+        }
+    };
+    let schema_text = |j: &serde_json::Value| j.get("schema").and_then(|s| s.as_str()).map(str::to_owned);
+    let Some(answer) = get_json(&format!("/schemas/ids/{id}"))? else {
+        return Err(Error::SchemaNotFound {
+            id,
+            looked: format!("registry {url}"),
+        });
+    };
+    let text = schema_text(&answer).ok_or_else(|| Error::Registry {
+        url: url.to_owned(),
+        reason: format!("answer for id {id} has no \"schema\" string"),
+    })?;
+    let mut deps = Vec::new();
+    for reference in answer.get("references").and_then(|r| r.as_array()).into_iter().flatten() {
+        let (Some(subject), Some(version)) = (
+            reference.get("subject").and_then(|s| s.as_str()),
+            reference.get("version"),
+        ) else {
+            continue;
+        };
+        let dep = get_json(&format!("/subjects/{subject}/versions/{version}"))?
+            .and_then(|j| schema_text(&j))
+            .ok_or_else(|| Error::Registry {
+                url: url.to_owned(),
+                reason: format!("reference {subject} v{version} of schema {id} not found"),
+            })?;
+        deps.push(dep);
+    }
+    WriterSchema::parse_with_deps(&text, &deps, &format!("registry id {id}"))
+}

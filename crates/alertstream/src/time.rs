@@ -1,0 +1,109 @@
+//! Observation times and their scales, and conversion to UTC for display.
+
+use std::fmt;
+
+/// Seconds TAI is ahead of UTC since 2017-01-01 (valid for every Rubin alert).
+const TAI_MINUS_UTC: f64 = 37.0;
+const JD_UNIX_EPOCH: f64 = 2_440_587.5;
+const MJD_UNIX_EPOCH: f64 = 40_587.0;
+
+/// The time scale and reference of an observation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeScale {
+    /// Julian Date, UTC (ZTF `jd`).
+    JdUtc,
+    /// Modified Julian Date, UTC (ANTARES `mjd`).
+    MjdUtc,
+    /// Modified Julian Date, TAI (Rubin `midpointMjdTai`).
+    MjdTai,
+}
+
+/// An observation time as the survey gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Time {
+    pub value: f64,
+    pub scale: TimeScale,
+}
+
+impl Time {
+    pub fn jd_utc(value: f64) -> Self {
+        Time { value, scale: TimeScale::JdUtc }
+    }
+
+    pub fn mjd_utc(value: f64) -> Self {
+        Time { value, scale: TimeScale::MjdUtc }
+    }
+
+    pub fn mjd_tai(value: f64) -> Self {
+        Time { value, scale: TimeScale::MjdTai }
+    }
+
+    /// Seconds since 1970-01-01T00:00:00 UTC.
+    pub fn unix_seconds(&self) -> f64 {
+        match self.scale {
+            TimeScale::JdUtc => (self.value - JD_UNIX_EPOCH) * 86_400.0,
+            TimeScale::MjdUtc => (self.value - MJD_UNIX_EPOCH) * 86_400.0,
+            TimeScale::MjdTai => (self.value - MJD_UNIX_EPOCH) * 86_400.0 - TAI_MINUS_UTC,
+        }
+    }
+
+    /// ISO 8601 UTC, to the millisecond: `2019-11-12T10:31:07.123Z`.
+    pub fn to_utc_string(&self) -> String {
+        format_unix_utc(self.unix_seconds())
+    }
+
+    /// Short name of the scale, e.g. `JD(UTC)`.
+    pub fn scale_name(&self) -> &'static str {
+        match self.scale {
+            TimeScale::JdUtc => "JD(UTC)",
+            TimeScale::MjdUtc => "MJD(UTC)",
+            TimeScale::MjdTai => "MJD(TAI)",
+        }
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_utc_string())
+    }
+}
+
+/// Formats Unix seconds as ISO 8601 UTC (proleptic Gregorian calendar).
+pub fn format_unix_utc(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "invalid time".to_owned();
+    }
+    let millis = (seconds * 1000.0).round() as i64;
+    let (days, ms_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+    let (y, m, d) = civil_from_days(days);
+    let (h, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
+    let (min, rest) = (rest / 60_000, rest % 60_000);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z", rest / 1000, rest % 1000)
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_epoch_and_known_dates() {
+        assert_eq!(format_unix_utc(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Time::jd_utc(2_451_545.0).to_utc_string(), "2000-01-01T12:00:00.000Z");
+        assert_eq!(Time::mjd_utc(60_000.0).to_utc_string(), "2023-02-25T00:00:00.000Z");
+        assert_eq!(Time::mjd_tai(60_000.0).to_utc_string(), "2023-02-24T23:59:23.000Z");
+        assert_eq!(format_unix_utc(951_782_400.0), "2000-02-29T00:00:00.000Z");
+    }
+}
