@@ -135,10 +135,24 @@ def build_antares_bson():
     return made
 
 
+def build_deflate_sample():
+    """A deflate-compressed, one-block-per-record container (ZTF ships null,
+    Spark snappy; deflate is the codec the Avro spec requires readers to know)."""
+    src = DATA / "fink" / "avro_multi_alerts_other.avro"
+    with open(src, "rb") as f:
+        reader = fastavro.reader(f)
+        schema, records = reader.writer_schema, list(reader)
+    out = DATA / "generated" / "ztf_multi_deflate.avro"
+    out.parent.mkdir(exist_ok=True)
+    with open(out, "wb") as f:
+        fastavro.writer(f, schema, records, codec="deflate", sync_interval=1)
+
+
 def main():
     GOLDEN.mkdir(exist_ok=True)
     written = 0
     build_antares_bson()
+    build_deflate_sample()
     for path in sorted(DATA.rglob("*")):
         if path.is_dir() or "golden" in path.parts or path.suffix in (".avsc", ".md", ".py"):
             continue

@@ -149,10 +149,10 @@ impl Decoder {
 
     /// Guesses the format of a message from its bytes and key.
     pub fn detect(&self, key: Option<&[u8]>, value: &[u8]) -> Option<Format> {
-        let key_is_schema = key.is_some_and(starts_like_json);
+        let key_names_schema = key.is_some_and(|k| starts_like_json(k) || is_fink_version(k));
         match sniff(value) {
             Sniffed::Container => Some(Format::Ztf),
-            _ if key_is_schema => Some(Format::Fink),
+            _ if key_names_schema => Some(Format::Fink),
             Sniffed::ConfluentFrame if self.fixed_schema.is_none() => Some(Format::Confluent),
             Sniffed::Zlib => Some(Format::Antares),
             Sniffed::Json => Some(Format::Json),
@@ -240,7 +240,7 @@ impl Decoder {
     fn fink_schema_by_version(&self, key: &[u8]) -> Result<Arc<WriterSchema>> {
         let version = std::str::from_utf8(key)
             .ok()
-            .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
+            .filter(|_| is_fink_version(key))
             .ok_or(Error::MissingSchema)?;
         let dir = self.schema_dir.as_ref().ok_or(Error::MissingSchema)?;
         let path = dir.join(format!("distribution_schema_fink_ztf_{version}.avsc"));
@@ -263,6 +263,13 @@ impl Decoder {
         let datum = value.slice(5..);
         Ok(Alert::from_avro(Format::Confluent, value, datum, schema, record))
     }
+}
+
+/// Old Fink keys: a schema version such as `2.7_3.10.1` or `0p3-live`.
+fn is_fink_version(key: &[u8]) -> bool {
+    key.first().is_some_and(u8::is_ascii_digit)
+        && key.len() < 64
+        && key.iter().all(|&c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
 }
 
 fn single(result: Result<Alert>) -> Decoded {
