@@ -17,7 +17,11 @@ use std::sync::Arc;
 pub struct Alert {
     format: Format,
     raw: Bytes,
-    datum: Option<Bytes>,
+    /// The bytes the record's strings and bytes point into: the Avro block
+    /// or message value, or the text collected from a document.
+    buf: Bytes,
+    /// Where this record's Avro encoding lies in `buf`.
+    datum: Option<std::ops::Range<usize>>,
     schema: Option<Arc<WriterSchema>>,
     record: Value,
 }
@@ -112,26 +116,30 @@ impl Cutout {
 }
 
 impl Alert {
+    /// An Avro record decoded from `buf[datum]`.
     pub(crate) fn from_avro(
         format: Format,
         raw: Bytes,
-        datum: Bytes,
+        buf: Bytes,
+        datum: std::ops::Range<usize>,
         schema: Arc<WriterSchema>,
         record: Value,
     ) -> Self {
         Alert {
             format,
             raw,
+            buf,
             datum: Some(datum),
             schema: Some(schema),
             record,
         }
     }
 
-    pub(crate) fn from_document(format: Format, raw: Bytes, record: Value) -> Self {
+    pub(crate) fn from_document(format: Format, raw: Bytes, (record, buf): (Value, Vec<u8>)) -> Self {
         Alert {
             format,
             raw,
+            buf: buf.into(),
             datum: None,
             schema: None,
             record,
@@ -149,8 +157,8 @@ impl Alert {
     }
 
     /// This record's Avro binary encoding, for Avro formats.
-    pub fn avro_datum(&self) -> Option<&Bytes> {
-        self.datum.as_ref()
+    pub fn avro_datum(&self) -> Option<Bytes> {
+        self.datum.clone().map(|range| self.buf.slice(range))
     }
 
     /// The writer schema, for Avro formats.
@@ -160,7 +168,7 @@ impl Alert {
 
     /// The decoded record, with field access by name.
     pub fn record(&self) -> Datum<'_> {
-        Datum::new(&self.record, self.schema.as_deref())
+        Datum::new(&self.record, self.schema.as_deref(), &self.buf)
     }
 
     /// The record as one line of JSON (bytes base64, 64-bit integers exact).
@@ -333,7 +341,7 @@ impl Alert {
     }
 
     /// The stamp as stored in the alert (gzip-compressed FITS for ZTF).
-    pub fn cutout_raw(&self, kind: Cutout) -> Option<&Bytes> {
+    pub fn cutout_raw(&self, kind: Cutout) -> Option<&[u8]> {
         let field = self.record().get(kind.field())?;
         match field.as_bytes() {
             Some(b) => Some(b),
@@ -351,7 +359,7 @@ impl Alert {
             return Ok(Some(raw.to_vec()));
         }
         let mut fits = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
+        flate2::read::GzDecoder::new(raw)
             .take(256 << 20)
             .read_to_end(&mut fits)
             .map_err(|e| Error::Decompress {

@@ -191,9 +191,14 @@ impl Decoder {
             for _ in 0..block.count {
                 match avro::decode_datum(&schema, &block.data, pos) {
                     Ok((record, end)) => {
-                        let datum = block.data.slice(pos..end);
-                        out.alerts
-                            .push(Alert::from_avro(Format::Ztf, value.clone(), datum, schema.clone(), record));
+                        out.alerts.push(Alert::from_avro(
+                            Format::Ztf,
+                            value.clone(),
+                            block.data.clone(),
+                            pos..end,
+                            schema.clone(),
+                            record,
+                        ));
                         pos = end;
                         index += 1;
                     }
@@ -220,8 +225,8 @@ impl Decoder {
     fn decode_fink(&self, key: Option<&[u8]>, value: Bytes) -> Result<Alert> {
         let schema = self.fink_schema(key)?;
         let record = avro::decode_whole_datum(&schema, &value, 0)?;
-        let datum = value.clone();
-        Ok(Alert::from_avro(Format::Fink, value, datum, schema, record))
+        let whole = 0..value.len();
+        Ok(Alert::from_avro(Format::Fink, value.clone(), value, whole, schema, record))
     }
 
     fn fink_schema(&self, key: Option<&[u8]>) -> Result<Arc<WriterSchema>> {
@@ -260,8 +265,8 @@ impl Decoder {
         }
         let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
         let record = avro::decode_whole_datum(&schema, &value, 5)?;
-        let datum = value.slice(5..);
-        Ok(Alert::from_avro(Format::Confluent, value, datum, schema, record))
+        let datum = 5..value.len();
+        Ok(Alert::from_avro(Format::Confluent, value.clone(), value, datum, schema, record))
     }
 }
 

@@ -4,6 +4,7 @@
 //! hashed (xxh3-128) to find its parsed form in [`SchemaCache`], so a message
 //! costs a hash of its schema bytes, never a parse.
 
+use crate::avro::Plan;
 use crate::error::{Error, Result};
 use serde_avro_fast::schema::SchemaMut;
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ pub struct WriterSchema {
     text: String,
     fingerprint: u64,
     tree: SchemaMut,
+    plan: Plan,
 }
 
 impl WriterSchema {
@@ -54,6 +56,7 @@ impl WriterSchema {
         Ok(WriterSchema {
             text,
             fingerprint: u64::from_le_bytes(fp),
+            plan: Plan::compile(&tree),
             tree,
         })
     }
@@ -86,6 +89,10 @@ impl WriterSchema {
     /// The parsed node arena; node 0 is the top-level type.
     pub fn tree(&self) -> &SchemaMut {
         &self.tree
+    }
+
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Full name of the top-level type, e.g. `ztf.alert`.

@@ -7,7 +7,6 @@
 
 use crate::schema::WriterSchema;
 use base64::Engine as _;
-use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_avro_fast::schema::{RegularType, SchemaKey};
 
@@ -20,9 +19,10 @@ pub enum Value {
     Long(i64),
     Float(f32),
     Double(f64),
-    /// Avro `bytes`, BSON binary; shares the payload buffer when it can.
-    Bytes(Bytes),
-    String(String),
+    /// Avro `bytes`, BSON binary: a span of the alert's buffer.
+    Bytes(Span),
+    /// UTF-8 text (checked when decoded): a span of the alert's buffer.
+    String(Span),
     Array(Vec<Value>),
     /// Avro map or a JSON/BSON document: keys in their original order.
     Map(Vec<(String, Value)>),
@@ -31,7 +31,30 @@ pub enum Value {
     /// Avro enum: the writer-schema node and the symbol's index.
     Enum { schema: u32, symbol: u32 },
     /// Avro fixed.
-    Fixed(Bytes),
+    Fixed(Span),
+}
+
+/// Where a string or bytes value lies in the buffer its alert keeps: values
+/// point into the payload instead of owning copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: usize, len: usize) -> Self {
+        Span {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
+    /// The bytes of this span in `buf` (empty if `buf` is not its buffer).
+    pub fn of<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        let start = self.start as usize;
+        buf.get(start..start + self.len as usize).unwrap_or_default()
+    }
 }
 
 /// A value seen through the schema that names its record fields.
@@ -39,12 +62,18 @@ pub enum Value {
 pub struct Datum<'a> {
     value: &'a Value,
     schema: Option<&'a WriterSchema>,
+    buf: &'a [u8],
 }
 
 impl<'a> Datum<'a> {
-    /// Pairs a value with its writer schema (`None` for BSON and JSON alerts).
-    pub fn new(value: &'a Value, schema: Option<&'a WriterSchema>) -> Self {
-        Datum { value, schema }
+    /// Pairs a value with its writer schema (`None` for BSON and JSON
+    /// alerts) and the buffer its strings and bytes lie in.
+    pub fn new(value: &'a Value, schema: Option<&'a WriterSchema>, buf: &'a [u8]) -> Self {
+        Datum { value, schema, buf }
+    }
+
+    fn child(&self, value: &'a Value) -> Datum<'a> {
+        Datum::new(value, self.schema, self.buf)
     }
 
     /// The underlying value.
@@ -63,7 +92,7 @@ impl<'a> Datum<'a> {
             Value::Map(entries) => &entries.iter().find(|(k, _)| k == name)?.1,
             _ => return None,
         };
-        Some(Datum::new(value, self.schema))
+        Some(self.child(value))
     }
 
     /// Follows a path of field names, e.g. `["candidate", "magpsf"]`.
@@ -106,16 +135,16 @@ impl<'a> Datum<'a> {
     /// A string, or the symbol of an enum.
     pub fn as_str(&self) -> Option<&'a str> {
         match self.value {
-            Value::String(s) => Some(s),
+            Value::String(s) => std::str::from_utf8(s.of(self.buf)).ok(),
             Value::Enum { schema, symbol } => self.enum_symbol(*schema, *symbol),
             _ => None,
         }
     }
 
     /// Bytes or fixed.
-    pub fn as_bytes(&self) -> Option<&'a Bytes> {
+    pub fn as_bytes(&self) -> Option<&'a [u8]> {
         match self.value {
-            Value::Bytes(b) | Value::Fixed(b) => Some(b),
+            Value::Bytes(b) | Value::Fixed(b) => Some(b.of(self.buf)),
             _ => None,
         }
     }
@@ -126,8 +155,8 @@ impl<'a> Datum<'a> {
             Value::Array(items) => items,
             _ => &[],
         };
-        let schema = self.schema;
-        items.iter().map(move |v| Datum::new(v, schema))
+        let (schema, buf) = (self.schema, self.buf);
+        items.iter().map(move |v| Datum::new(v, schema, buf))
     }
 
     /// Number of items when this is an array.
@@ -173,20 +202,19 @@ impl Serialize for Datum<'_> {
             Value::Long(v) => s.serialize_i64(*v),
             Value::Float(v) => s.serialize_f32(*v),
             Value::Double(v) => s.serialize_f64(*v),
-            Value::Bytes(b) | Value::Fixed(b) => s.serialize_str(&base64_str(b)),
-            Value::String(v) => s.serialize_str(v),
-            Value::Enum { .. } => s.serialize_str(self.as_str().unwrap_or("")),
+            Value::Bytes(b) | Value::Fixed(b) => s.serialize_str(&base64_str(b.of(self.buf))),
+            Value::String(_) | Value::Enum { .. } => s.serialize_str(self.as_str().unwrap_or("")),
             Value::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for item in items {
-                    seq.serialize_element(&Datum::new(item, self.schema))?;
+                    seq.serialize_element(&self.child(item))?;
                 }
                 seq.end()
             }
             Value::Map(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (k, v) in entries {
-                    map.serialize_entry(k, &Datum::new(v, self.schema))?;
+                    map.serialize_entry(k, &self.child(v))?;
                 }
                 map.end()
             }
@@ -196,7 +224,7 @@ impl Serialize for Datum<'_> {
                     .field_names(*schema)
                     .ok_or_else(|| serde::ser::Error::custom("record without its schema"))?;
                 for (name, v) in names.zip(fields) {
-                    map.serialize_entry(name, &Datum::new(v, self.schema))?;
+                    map.serialize_entry(name, &self.child(v))?;
                 }
                 map.end()
             }

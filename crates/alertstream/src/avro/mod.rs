@@ -4,30 +4,33 @@
 //! turns bytes into values with the writer schema.
 
 pub mod container;
+pub(crate) mod plan;
 
 use crate::error::{Error, Result};
 use crate::schema::WriterSchema;
-use crate::value::Value;
-use bytes::Bytes;
-use serde_avro_fast::schema::{RegularType, SchemaKey, SchemaNode};
+use crate::value::{Span, Value};
+pub(crate) use plan::Plan;
+use plan::Node;
 
 /// Nesting deeper than this is treated as corrupt (guards recursive schemas).
 const MAX_DEPTH: usize = 128;
 
 /// Decodes one datum starting at `pos` in `buf`; returns the value and the
 /// position just after it.
-pub fn decode_datum(schema: &WriterSchema, buf: &Bytes, pos: usize) -> Result<(Value, usize)> {
-    let mut reader = DatumReader {
-        nodes: schema.tree().nodes(),
-        buf,
-        pos,
-    };
-    let value = reader.value(SchemaKey::root().idx(), 0)?;
+///
+/// Strings and bytes in the value are [`Span`]s of `buf`.
+pub fn decode_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<(Value, usize)> {
+    if u32::try_from(buf.len()).is_err() {
+        return Err(Error::corrupt(0, "payload larger than 4 GiB"));
+    }
+    let plan = schema.plan();
+    let mut reader = DatumReader { plan, buf, pos };
+    let value = reader.value(0, 0)?;
     Ok((value, reader.pos))
 }
 
 /// Decodes a datum that must fill `buf` exactly (one Kafka message value).
-pub fn decode_whole_datum(schema: &WriterSchema, buf: &Bytes, pos: usize) -> Result<Value> {
+pub fn decode_whole_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<Value> {
     let (value, end) = decode_datum(schema, buf, pos)?;
     if end != buf.len() {
         return Err(Error::TrailingBytes {
@@ -39,93 +42,108 @@ pub fn decode_whole_datum(schema: &WriterSchema, buf: &Bytes, pos: usize) -> Res
 }
 
 struct DatumReader<'a> {
-    nodes: &'a [SchemaNode],
-    buf: &'a Bytes,
+    plan: &'a Plan,
+    buf: &'a [u8],
     pos: usize,
 }
 
 impl DatumReader<'_> {
-    fn value(&mut self, node: usize, depth: usize) -> Result<Value> {
+    fn value(&mut self, node: u32, depth: usize) -> Result<Value> {
         if depth > MAX_DEPTH {
             return Err(Error::corrupt(self.pos, "values nested too deeply"));
         }
-        let Some(n) = self.nodes.get(node) else {
+        let Some(&n) = self.plan.nodes.get(node as usize) else {
             return Err(Error::corrupt(self.pos, "schema refers to a missing type"));
         };
-        Ok(match &n.type_ {
-            RegularType::Null => Value::Null,
-            RegularType::Boolean => match self.byte("boolean")? {
+        Ok(match n {
+            Node::Null => Value::Null,
+            Node::Boolean => match self.byte("boolean")? {
                 0 => Value::Boolean(false),
                 1 => Value::Boolean(true),
                 b => return Err(Error::corrupt(self.pos - 1, format!("boolean byte {b}"))),
             },
-            RegularType::Int => Value::Int(self.int()?),
-            RegularType::Long => Value::Long(self.long("long")?),
-            RegularType::Float => Value::Float(f32::from_le_bytes(self.array("float")?)),
-            RegularType::Double => Value::Double(f64::from_le_bytes(self.array("double")?)),
-            RegularType::Bytes => Value::Bytes(self.length_delimited("bytes")?),
-            RegularType::String => {
+            Node::Int => Value::Int(self.int()?),
+            Node::Long => Value::Long(self.long("long")?),
+            Node::Float => Value::Float(f32::from_le_bytes(self.array("float")?)),
+            Node::Double => Value::Double(f64::from_le_bytes(self.array("double")?)),
+            Node::Bytes => Value::Bytes(self.length_delimited("bytes")?),
+            Node::String => {
                 let at = self.pos;
-                let raw = self.length_delimited("string")?;
-                let s = std::str::from_utf8(&raw)
-                    .map_err(|_| Error::corrupt(at, "string is not valid UTF-8"))?;
-                Value::String(s.to_owned())
+                let span = self.length_delimited("string")?;
+                if std::str::from_utf8(span.of(self.buf)).is_err() {
+                    return Err(Error::corrupt(at, "string is not valid UTF-8"));
+                }
+                Value::String(span)
             }
-            RegularType::Fixed(f) => Value::Fixed(self.take(f.size, "fixed")?),
-            RegularType::Enum(e) => {
+            Node::Fixed { size } => Value::Fixed(self.take(size as usize, "fixed")?),
+            Node::Enum { symbols } => {
                 let at = self.pos;
                 let symbol = self.int()?;
-                if symbol < 0 || symbol as usize >= e.symbols.len() {
+                if symbol < 0 || symbol as u32 >= symbols {
                     return Err(Error::corrupt(at, format!("enum index {symbol} out of range")));
                 }
                 Value::Enum {
-                    schema: node as u32,
+                    schema: node,
                     symbol: symbol as u32,
                 }
             }
-            RegularType::Union(u) => {
+            Node::Nullable { null_first, other } => {
+                let at = self.pos;
+                match (self.long("union index")?, null_first) {
+                    (0, true) | (1, false) => Value::Null,
+                    (1, true) | (0, false) => self.value(other, depth + 1)?,
+                    (b, _) => return Err(Error::corrupt(at, format!("union index {b} out of range"))),
+                }
+            }
+            Node::Union { start, len } => {
                 let at = self.pos;
                 let branch = self.long("union index")?;
-                let Some(key) = usize::try_from(branch).ok().and_then(|b| u.variants.get(b)) else {
+                if branch < 0 || branch >= i64::from(len) {
                     return Err(Error::corrupt(at, format!("union index {branch} out of range")));
-                };
-                self.value(key.idx(), depth + 1)?
-            }
-            RegularType::Record(r) => {
-                let mut fields = Vec::with_capacity(r.fields.len());
-                for f in &r.fields {
-                    fields.push(self.value(f.type_.idx(), depth + 1)?);
                 }
-                Value::Record {
-                    schema: node as u32,
-                    fields,
-                }
+                self.value(self.child(start + branch as u32)?, depth + 1)?
             }
-            RegularType::Array(a) => {
-                let mut items = Vec::new();
+            Node::Record { start, len } => {
+                let mut fields = Vec::with_capacity(len as usize);
+                for i in start..start + len {
+                    fields.push(self.value(self.child(i)?, depth + 1)?);
+                }
+                Value::Record { schema: node, fields }
+            }
+            Node::Array { items } => {
+                let mut values = Vec::new();
                 while let Some(count) = self.block_count()? {
-                    items.reserve(count);
+                    values.reserve(count);
                     for _ in 0..count {
-                        items.push(self.value(a.items.idx(), depth + 1)?);
+                        values.push(self.value(items, depth + 1)?);
                     }
                 }
-                Value::Array(items)
+                Value::Array(values)
             }
-            RegularType::Map(m) => {
+            Node::Map { values } => {
                 let mut entries = Vec::new();
                 while let Some(count) = self.block_count()? {
                     entries.reserve(count);
                     for _ in 0..count {
                         let at = self.pos;
                         let key = self.length_delimited("map key")?;
-                        let key = String::from_utf8(key.to_vec())
-                            .map_err(|_| Error::corrupt(at, "map key is not valid UTF-8"))?;
-                        entries.push((key, self.value(m.values.idx(), depth + 1)?));
+                        let key = std::str::from_utf8(key.of(self.buf))
+                            .map_err(|_| Error::corrupt(at, "map key is not valid UTF-8"))?
+                            .to_owned();
+                        entries.push((key, self.value(values, depth + 1)?));
                     }
                 }
                 Value::Map(entries)
             }
         })
+    }
+
+    fn child(&self, i: u32) -> Result<u32> {
+        self.plan
+            .children
+            .get(i as usize)
+            .copied()
+            .ok_or_else(|| Error::corrupt(self.pos, "schema refers to a missing type"))
     }
 
     /// Next block's item count of an array or map; `None` at the end marker.
@@ -141,10 +159,11 @@ impl DatumReader<'_> {
         let count = count.unsigned_abs();
         // Each item takes at least one byte in any schema an alert uses; a
         // larger count is corruption and must not become a huge allocation.
-        if count > (self.buf.len() - self.pos) as u64 {
+        let remaining = self.buf.len() - self.pos;
+        if count > remaining as u64 {
             return Err(Error::corrupt(
                 at,
-                format!("block claims {count} items but only {} bytes remain", self.buf.len() - self.pos),
+                format!("block claims {count} items but only {remaining} bytes remain"),
             ));
         }
         Ok(Some(count as usize))
@@ -157,12 +176,13 @@ impl DatumReader<'_> {
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
-        let bytes = self
+        let bytes: [u8; N] = self
             .buf
             .get(self.pos..self.pos + N)
+            .and_then(|b| b.try_into().ok())
             .ok_or(Error::Truncated { at: self.pos, what })?;
         self.pos += N;
-        Ok(bytes.try_into().unwrap_or([0; N]))
+        Ok(bytes)
     }
 
     fn int(&mut self) -> Result<i32> {
@@ -171,20 +191,27 @@ impl DatumReader<'_> {
         i32::try_from(v).map_err(|_| Error::corrupt(at, format!("int value {v} out of range")))
     }
 
+    #[inline]
     fn long(&mut self, what: &'static str) -> Result<i64> {
-        let (v, len) = read_varint(&self.buf[self.pos.min(self.buf.len())..])
-            .map_err(|truncated| {
-                if truncated {
-                    Error::Truncated { at: self.pos, what }
-                } else {
-                    Error::corrupt(self.pos, format!("{what}: varint longer than 10 bytes"))
-                }
-            })?;
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+            }
+        }
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        let (v, len) = read_varint(rest).map_err(|truncated| {
+            if truncated {
+                Error::Truncated { at: self.pos, what }
+            } else {
+                Error::corrupt(self.pos, format!("{what}: varint longer than 10 bytes"))
+            }
+        })?;
         self.pos += len;
         Ok(v)
     }
 
-    fn length_delimited(&mut self, what: &'static str) -> Result<Bytes> {
+    fn length_delimited(&mut self, what: &'static str) -> Result<Span> {
         let at = self.pos;
         let len = self.long(what)?;
         let len = usize::try_from(len)
@@ -192,15 +219,15 @@ impl DatumReader<'_> {
         self.take(len, what)
     }
 
-    fn take(&mut self, len: usize, what: &'static str) -> Result<Bytes> {
+    fn take(&mut self, len: usize, what: &'static str) -> Result<Span> {
         let end = self
             .pos
             .checked_add(len)
             .filter(|&e| e <= self.buf.len())
             .ok_or(Error::Truncated { at: self.pos, what })?;
-        let bytes = self.buf.slice(self.pos..end);
+        let span = Span::new(self.pos, len);
         self.pos = end;
-        Ok(bytes)
+        Ok(span)
     }
 }
 

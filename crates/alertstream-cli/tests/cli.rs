@@ -1,0 +1,122 @@
+//! The `alertstream` binary as a user runs it: output, errors, exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(rel)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_alertstream"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout_lines(o: &Output) -> Vec<String> {
+    String::from_utf8(o.stdout.clone()).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn path(rel: &str) -> String {
+    data(rel).display().to_string()
+}
+
+#[test]
+fn decode_prints_one_json_object_per_alert_with_exact_ids() {
+    let out = run(&["decode", &path("fink/avro_multi_alerts.avro"), &path("ztf")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 11 + 19);
+    let ztf: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    // 19-digit candid: exact as a JSON integer, not a rounded float.
+    let candid = ztf["candid"].as_i64().unwrap();
+    assert!(lines.last().unwrap().contains(&format!("\"candid\":{candid}")));
+    assert!(candid > 1_000_000_000_000_000_000);
+    let stamp = ztf["cutoutScience"]["stampData"].as_str().unwrap();
+    assert!(stamp.starts_with("H4sI"), "gzip bytes as base64: {}", &stamp[..8]);
+}
+
+#[test]
+fn inspect_table_and_json() {
+    let file = path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro");
+    let table = run(&["inspect", &file]);
+    assert_eq!(table.status.code(), Some(0));
+    let lines = stdout_lines(&table);
+    assert!(lines[0].starts_with("OBJECT"));
+    assert!(lines[1].contains("ZTF17aaajnnn") && lines[1].contains("472263571115115000"));
+    assert!(lines[1].contains("STD"), "all three cutouts: {}", lines[1]);
+
+    let json = run(&["inspect", "--json", &file]);
+    let v: serde_json::Value = serde_json::from_str(&stdout_lines(&json)[0]).unwrap();
+    assert_eq!(v["object_id"], "ZTF17aaajnnn");
+    assert_eq!(v["alert_id"].as_i64(), Some(472263571115115000));
+    assert_eq!(v["time_scale"], "JD(UTC)");
+    // JD 2458226.7635764, converted with Python datetime: 2018-04-18 06:19:33.001
+    assert_eq!(v["time_utc"], "2018-04-18T06:19:33.001Z");
+    assert_eq!(v["cutouts"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_bad_file_is_reported_and_the_rest_still_decoded() {
+    let dir = std::env::temp_dir().join(format!("alertstream-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read(data("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro")).unwrap();
+    std::fs::write(dir.join("a_truncated.avro"), &good[..good.len() / 2]).unwrap();
+    std::fs::write(dir.join("b_good.avro"), &good).unwrap();
+    std::fs::write(dir.join("c_text.txt"), "hello").unwrap();
+    let out = run(&["decode", &dir.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout_lines(&out).len(), 1, "the good file is still decoded");
+    assert!(stderr.contains("a_truncated.avro (record 0): truncated at byte"), "{stderr}");
+    assert!(stderr.contains("c_text.txt: not Avro, BSON or JSON"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn multi_record_failure_names_the_record() {
+    let good = std::fs::read(data("fink/avro_multi_alerts.avro")).unwrap();
+    let file = std::env::temp_dir().join(format!("alertstream-cli-multi-{}.avro", std::process::id()));
+    std::fs::write(&file, &good[..good.len() * 2 / 3]).unwrap();
+    let out = run(&["decode", &file.display().to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    let decoded = stdout_lines(&out).len();
+    assert!((1..11).contains(&decoded), "alerts before the damage are still printed: {decoded}");
+    assert!(stderr.contains(&format!("(record {decoded})")), "{stderr}");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn confluent_needs_a_schema_source_and_says_so() {
+    let file = path("rubin/wire_format/lsst.v9_0.confluent_wire.avro");
+    let out = run(&["decode", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("schema id 900 not found") && stderr.contains("--schema-dir"), "{stderr}");
+
+    let ok = run(&["decode", "--schema-dir", &path("rubin/schema"), &file]);
+    assert_eq!(ok.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout_lines(&ok)[0]).unwrap();
+    assert!(v["diaSource"]["diaSourceId"].is_i64());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["decode"]).status.code(), Some(2));
+    assert_eq!(run(&["decode", "--format", "xml", "x"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    let help = run(&["decode", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn missing_path_is_an_error_exit_1() {
+    let out = run(&["inspect", "/nonexistent/alert.avro"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or directory"));
+}
