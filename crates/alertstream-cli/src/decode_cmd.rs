@@ -59,7 +59,10 @@ fn for_each_alert(
         if let Some(f) = decoded.failure {
             failures += 1;
             out.flush().ok();
-            let record = f.record.map(|r| format!(" (record {r})")).unwrap_or_default();
+            let record = f
+                .record
+                .map(|r| format!(" (record {r})"))
+                .unwrap_or_default();
             eprintln!("alertstream: {}{record}: {}", file.display(), f.error);
         }
     }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(rel)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -16,7 +18,11 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn stdout_lines(o: &Output) -> Vec<String> {
-    String::from_utf8(o.stdout.clone()).unwrap().lines().map(str::to_owned).collect()
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn path(rel: &str) -> String {
@@ -26,16 +32,28 @@ fn path(rel: &str) -> String {
 #[test]
 fn decode_prints_one_json_object_per_alert_with_exact_ids() {
     let out = run(&["decode", &path("fink/avro_multi_alerts.avro"), &path("ztf")]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = stdout_lines(&out);
     assert_eq!(lines.len(), 11 + 19);
     let ztf: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     // 19-digit candid: exact as a JSON integer, not a rounded float.
     let candid = ztf["candid"].as_i64().unwrap();
-    assert!(lines.last().unwrap().contains(&format!("\"candid\":{candid}")));
+    assert!(lines
+        .last()
+        .unwrap()
+        .contains(&format!("\"candid\":{candid}")));
     assert!(candid > 1_000_000_000_000_000_000);
     let stamp = ztf["cutoutScience"]["stampData"].as_str().unwrap();
-    assert!(stamp.starts_with("H4sI"), "gzip bytes as base64: {}", &stamp[..8]);
+    assert!(
+        stamp.starts_with("H4sI"),
+        "gzip bytes as base64: {}",
+        &stamp[..8]
+    );
 }
 
 #[test]
@@ -69,9 +87,19 @@ fn a_bad_file_is_reported_and_the_rest_still_decoded() {
     let out = run(&["decode", &dir.display().to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(stdout_lines(&out).len(), 1, "the good file is still decoded");
-    assert!(stderr.contains("a_truncated.avro (record 0): truncated at byte"), "{stderr}");
-    assert!(stderr.contains("c_text.txt: not Avro, BSON or JSON"), "{stderr}");
+    assert_eq!(
+        stdout_lines(&out).len(),
+        1,
+        "the good file is still decoded"
+    );
+    assert!(
+        stderr.contains("a_truncated.avro (record 0): truncated at byte"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("c_text.txt: not Avro, BSON or JSON"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -79,13 +107,17 @@ fn a_bad_file_is_reported_and_the_rest_still_decoded() {
 #[test]
 fn multi_record_failure_names_the_record() {
     let good = std::fs::read(data("fink/avro_multi_alerts.avro")).unwrap();
-    let file = std::env::temp_dir().join(format!("alertstream-cli-multi-{}.avro", std::process::id()));
+    let file =
+        std::env::temp_dir().join(format!("alertstream-cli-multi-{}.avro", std::process::id()));
     std::fs::write(&file, &good[..good.len() * 2 / 3]).unwrap();
     let out = run(&["decode", &file.display().to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     let decoded = stdout_lines(&out).len();
-    assert!((1..11).contains(&decoded), "alerts before the damage are still printed: {decoded}");
+    assert!(
+        (1..11).contains(&decoded),
+        "alerts before the damage are still printed: {decoded}"
+    );
     assert!(stderr.contains(&format!("(record {decoded})")), "{stderr}");
     std::fs::remove_file(&file).unwrap();
 }
@@ -96,7 +128,10 @@ fn confluent_needs_a_schema_source_and_says_so() {
     let out = run(&["decode", &file]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("schema id 900 not found") && stderr.contains("--schema-dir"), "{stderr}");
+    assert!(
+        stderr.contains("schema id 900 not found") && stderr.contains("--schema-dir"),
+        "{stderr}"
+    );
 
     let ok = run(&["decode", "--schema-dir", &path("rubin/schema"), &file]);
     assert_eq!(ok.status.code(), Some(0));
@@ -107,7 +142,10 @@ fn confluent_needs_a_schema_source_and_says_so() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["decode"]).status.code(), Some(2));
-    assert_eq!(run(&["decode", "--format", "xml", "x"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["decode", "--format", "xml", "x"]).status.code(),
+        Some(2)
+    );
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     let help = run(&["decode", "--help"]);
     assert_eq!(help.status.code(), Some(0));

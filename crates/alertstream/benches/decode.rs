@@ -21,11 +21,17 @@ struct Message {
 }
 
 fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(rel)
 }
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(data(dir)).unwrap().flatten().map(|e| e.path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data(dir))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     v.sort();
     v
 }
@@ -33,7 +39,12 @@ fn files(dir: &str) -> Vec<PathBuf> {
 fn repeat(base: Vec<Message>) -> Vec<Message> {
     let rounds = MIN_MESSAGES.div_ceil(base.len());
     (0..rounds)
-        .flat_map(|_| base.iter().map(|m| Message { key: m.key.clone(), value: m.value.clone() }))
+        .flat_map(|_| {
+            base.iter().map(|m| Message {
+                key: m.key.clone(),
+                value: m.value.clone(),
+            })
+        })
         .collect()
 }
 
@@ -42,7 +53,10 @@ fn ztf_messages() -> Vec<Message> {
     repeat(
         files("ztf")
             .into_iter()
-            .map(|p| Message { key: None, value: std::fs::read(p).unwrap().into() })
+            .map(|p| Message {
+                key: None,
+                value: std::fs::read(p).unwrap().into(),
+            })
             .collect(),
     )
 }
@@ -54,7 +68,10 @@ fn fink_messages() -> Vec<Message> {
     for rel in ["fink/avro_multi_alerts.avro", "fink/part-3-305711.avro"] {
         for alert in d.decode_file(&data(rel)).into_result().unwrap() {
             let key = Bytes::from(alert.schema().unwrap().text().to_owned());
-            base.push(Message { key: Some(key), value: alert.avro_datum().unwrap().clone() });
+            base.push(Message {
+                key: Some(key),
+                value: alert.avro_datum().unwrap().clone(),
+            });
         }
     }
     repeat(base)
@@ -65,18 +82,23 @@ fn rubin_messages() -> Vec<Message> {
     repeat(
         files("rubin/wire_format")
             .into_iter()
-            .map(|p| Message { key: None, value: std::fs::read(p).unwrap().into() })
+            .map(|p| Message {
+                key: None,
+                value: std::fs::read(p).unwrap().into(),
+            })
             .collect(),
     )
 }
 
 fn write_messages(dir: &Path, name: &str, msgs: &[Message]) {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.msgs"))).unwrap());
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{name}.msgs"))).unwrap());
     for m in msgs {
         let key = m.key.as_deref().unwrap_or_default();
         out.write_all(&(key.len() as u32).to_le_bytes()).unwrap();
         out.write_all(key).unwrap();
-        out.write_all(&(m.value.len() as u32).to_le_bytes()).unwrap();
+        out.write_all(&(m.value.len() as u32).to_le_bytes())
+            .unwrap();
         out.write_all(&m.value).unwrap();
     }
 }
@@ -127,7 +149,11 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // cargo bench --list
     }
-    let sets = [("ztf", ztf_messages()), ("fink", fink_messages()), ("rubin", rubin_messages())];
+    let sets = [
+        ("ztf", ztf_messages()),
+        ("fink", fink_messages()),
+        ("rubin", rubin_messages()),
+    ];
     if let Ok(dir) = std::env::var("BENCH_MESSAGES_DIR") {
         std::fs::create_dir_all(&dir).unwrap();
         for (name, msgs) in &sets {

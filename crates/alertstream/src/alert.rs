@@ -23,7 +23,8 @@ pub struct Alert {
     /// Where this record's Avro encoding lies in `buf`.
     datum: Option<std::ops::Range<usize>>,
     schema: Option<Arc<WriterSchema>>,
-    record: Value,
+    /// The record's value arena; slot 0 is the record.
+    values: Vec<Value>,
 }
 
 /// Which survey's layout a record follows.
@@ -123,7 +124,7 @@ impl Alert {
         buf: Bytes,
         datum: std::ops::Range<usize>,
         schema: Arc<WriterSchema>,
-        record: Value,
+        values: Vec<Value>,
     ) -> Self {
         Alert {
             format,
@@ -131,18 +132,22 @@ impl Alert {
             buf,
             datum: Some(datum),
             schema: Some(schema),
-            record,
+            values,
         }
     }
 
-    pub(crate) fn from_document(format: Format, raw: Bytes, (record, buf): (Value, Vec<u8>)) -> Self {
+    pub(crate) fn from_document(
+        format: Format,
+        raw: Bytes,
+        (values, buf): (Vec<Value>, Vec<u8>),
+    ) -> Self {
         Alert {
             format,
             raw,
             buf: buf.into(),
             datum: None,
             schema: None,
-            record,
+            values,
         }
     }
 
@@ -168,7 +173,7 @@ impl Alert {
 
     /// The decoded record, with field access by name.
     pub fn record(&self) -> Datum<'_> {
-        Datum::new(&self.record, self.schema.as_deref(), &self.buf)
+        Datum::root(&self.values, &self.buf, self.schema.as_deref())
     }
 
     /// The record as one line of JSON (bytes base64, 64-bit integers exact).
@@ -183,7 +188,10 @@ impl Alert {
             Survey::Rubin
         } else if r.get("candidate").is_some() {
             Survey::Ztf
-        } else if r.get("new_alert").is_some() || r.path(&["data", "attributes"]).is_some() || r.get("properties").is_some() {
+        } else if r.get("new_alert").is_some()
+            || r.path(&["data", "attributes"]).is_some()
+            || r.get("properties").is_some()
+        {
             Survey::Antares
         } else {
             Survey::Unknown
@@ -216,7 +224,10 @@ impl Alert {
     pub fn alert_id(&self) -> Option<Id> {
         let r = self.record();
         match self.survey() {
-            Survey::Ztf => id_of(r.first_of(&["candid"]).or_else(|| r.path(&["candidate", "candid"]))?),
+            Survey::Ztf => id_of(
+                r.first_of(&["candid"])
+                    .or_else(|| r.path(&["candidate", "candid"]))?,
+            ),
             Survey::Rubin => id_of(
                 r.first_of(&["diaSourceId", "alertId"])
                     .or_else(|| r.path(&["diaSource", "diaSourceId"]))?,
@@ -325,7 +336,9 @@ impl Alert {
                     .filter(|a| a.get("alert_id").and_then(id_of) != current)
                     .map(|a| Point {
                         time: a.get("mjd").and_then(|m| m.as_f64()).map(Time::mjd_utc),
-                        band: a.path(&["properties", "ztf_fid"]).and_then(ztf_band_from_fid),
+                        band: a
+                            .path(&["properties", "ztf_fid"])
+                            .and_then(ztf_band_from_fid),
                         brightness: antares_magnitude(a),
                         upper_limit: None,
                     })
@@ -337,7 +350,10 @@ impl Alert {
 
     /// How many earlier detections (not upper limits) the alert carries.
     pub fn previous_detections(&self) -> usize {
-        self.light_curve().iter().filter(|p| p.brightness.is_some()).count()
+        self.light_curve()
+            .iter()
+            .filter(|p| p.brightness.is_some())
+            .count()
     }
 
     /// The stamp as stored in the alert (gzip-compressed FITS for ZTF).
@@ -451,7 +467,9 @@ fn antares_magnitude(a: Datum<'_>) -> Option<Brightness> {
 }
 
 fn rubin_time(s: Datum<'_>) -> Option<Time> {
-    Some(Time::mjd_tai(s.first_of(&["midpointMjdTai", "midPointTai"])?.as_f64()?))
+    Some(Time::mjd_tai(
+        s.first_of(&["midpointMjdTai", "midPointTai"])?.as_f64()?,
+    ))
 }
 
 fn rubin_band(s: Datum<'_>) -> Option<String> {
@@ -461,6 +479,8 @@ fn rubin_band(s: Datum<'_>) -> Option<String> {
 fn rubin_flux(s: Datum<'_>) -> Option<Brightness> {
     Some(Brightness::FluxNjy {
         flux: s.first_of(&["psfFlux", "psFlux"])?.as_f64()?,
-        err: s.first_of(&["psfFluxErr", "psFluxErr"]).and_then(|e| e.as_f64()),
+        err: s
+            .first_of(&["psfFluxErr", "psFluxErr"])
+            .and_then(|e| e.as_f64()),
     })
 }

@@ -64,7 +64,10 @@ impl Decoded {
     fn failed(error: Error) -> Self {
         Decoded {
             alerts: Vec::new(),
-            failure: Some(Failure { record: None, error }),
+            failure: Some(Failure {
+                record: None,
+                error,
+            }),
         }
     }
 
@@ -72,11 +75,17 @@ impl Decoded {
     pub fn into_result(self) -> Result<Vec<Alert>> {
         match self.failure {
             None => Ok(self.alerts),
-            Some(Failure { record: Some(index), error }) => Err(Error::InRecord {
+            Some(Failure {
+                record: Some(index),
+                error,
+            }) => Err(Error::InRecord {
                 index,
                 source: Box::new(error),
             }),
-            Some(Failure { record: None, error }) => Err(error),
+            Some(Failure {
+                record: None,
+                error,
+            }) => Err(error),
         }
     }
 }
@@ -183,7 +192,10 @@ impl Decoder {
             let block = match block {
                 Ok(b) => b,
                 Err(error) => {
-                    out.failure = Some(Failure { record: Some(index), error });
+                    out.failure = Some(Failure {
+                        record: Some(index),
+                        error,
+                    });
                     return out;
                 }
             };
@@ -203,7 +215,10 @@ impl Decoder {
                         index += 1;
                     }
                     Err(error) => {
-                        out.failure = Some(Failure { record: Some(index), error });
+                        out.failure = Some(Failure {
+                            record: Some(index),
+                            error,
+                        });
                         return out;
                     }
                 }
@@ -226,7 +241,14 @@ impl Decoder {
         let schema = self.fink_schema(key)?;
         let record = avro::decode_whole_datum(&schema, &value, 0)?;
         let whole = 0..value.len();
-        Ok(Alert::from_avro(Format::Fink, value.clone(), value, whole, schema, record))
+        Ok(Alert::from_avro(
+            Format::Fink,
+            value.clone(),
+            value,
+            whole,
+            schema,
+            record,
+        ))
     }
 
     fn fink_schema(&self, key: Option<&[u8]>) -> Result<Arc<WriterSchema>> {
@@ -254,19 +276,33 @@ impl Decoder {
     }
 
     fn decode_confluent(&self, value: Bytes) -> Result<Alert> {
-        let Some(&[magic, a, b, c, d]) = value.get(..5).map(|h| <&[u8; 5]>::try_from(h).ok()).flatten() else {
+        let Some(&[magic, a, b, c, d]) = value
+            .get(..5)
+            .map(|h| <&[u8; 5]>::try_from(h).ok())
+            .flatten()
+        else {
             return Err(Error::Truncated {
                 at: value.len(),
                 what: "Confluent header (magic byte and 4-byte schema id)",
             });
         };
         if magic != 0 {
-            return Err(Error::corrupt(0, format!("Confluent magic byte is {magic}, not 0")));
+            return Err(Error::corrupt(
+                0,
+                format!("Confluent magic byte is {magic}, not 0"),
+            ));
         }
         let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
         let record = avro::decode_whole_datum(&schema, &value, 5)?;
         let datum = 5..value.len();
-        Ok(Alert::from_avro(Format::Confluent, value.clone(), value, datum, schema, record))
+        Ok(Alert::from_avro(
+            Format::Confluent,
+            value.clone(),
+            value,
+            datum,
+            schema,
+            record,
+        ))
     }
 }
 
@@ -274,7 +310,9 @@ impl Decoder {
 fn is_fink_version(key: &[u8]) -> bool {
     key.first().is_some_and(u8::is_ascii_digit)
         && key.len() < 64
-        && key.iter().all(|&c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        && key
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
 }
 
 fn single(result: Result<Alert>) -> Decoded {

@@ -2,28 +2,64 @@
 //! into the same [`Value`] tree as Avro records.
 
 use crate::error::{Error, Result};
-use crate::value::{Span, Value};
+use crate::value::{ArenaBuilder, Slots, Span, Value};
 use std::io::Read;
 
 /// ANTARES payloads are small; anything inflating beyond this is refused.
 const MAX_INFLATED: u64 = 256 << 20;
 
-/// A decoded document and the buffer its strings and bytes lie in.
-pub type Document = (Value, Vec<u8>);
+/// A decoded document: its value arena and the buffer its strings lie in.
+pub type Document = (Vec<Value>, Vec<u8>);
 
-/// Collects the strings and bytes of a document in one buffer.
+/// Builds a document's arena and collects its strings and bytes in one buffer.
 #[derive(Default)]
-struct Arena(Vec<u8>);
+struct DocumentBuilder {
+    arena: ArenaBuilder,
+    text: Vec<u8>,
+}
 
-impl Arena {
-    fn push(&mut self, bytes: &[u8]) -> Span {
-        let span = Span::new(self.0.len(), bytes.len());
-        self.0.extend_from_slice(bytes);
+impl DocumentBuilder {
+    fn span(&mut self, bytes: &[u8]) -> Span {
+        let span = Span::new(self.text.len(), bytes.len());
+        self.text.extend_from_slice(bytes);
         span
     }
 
     fn string(&mut self, s: &str) -> Value {
-        Value::String(self.push(s.as_bytes()))
+        Value::String(self.span(s.as_bytes()))
+    }
+
+    fn finish(self) -> Result<Document> {
+        if u32::try_from(self.text.len().max(self.arena.values.len())).is_err() {
+            return Err(Error::corrupt(0, "document larger than 4 GiB"));
+        }
+        Ok((self.arena.values, self.text))
+    }
+
+    /// Fills an array's slots from its items.
+    fn array<T>(&mut self, items: Vec<T>, mut fill: impl FnMut(&mut Self, T, usize)) -> Value {
+        let base = self.arena.reserve(items.len());
+        let len = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            fill(self, item, base + i);
+        }
+        Value::Array(Slots::new(base, len))
+    }
+
+    /// Fills a map's key and value slots from its entries.
+    fn map<T>(
+        &mut self,
+        len: usize,
+        entries: impl Iterator<Item = (String, T)>,
+        mut fill: impl FnMut(&mut Self, T, usize),
+    ) -> Value {
+        let base = self.arena.reserve(2 * len);
+        for (i, (key, value)) in entries.enumerate() {
+            let key = self.string(&key);
+            self.arena.set(base + 2 * i, key);
+            fill(self, value, base + 2 * i + 1);
+        }
+        Value::Map(Slots::new(base, 2 * len))
     }
 }
 
@@ -43,33 +79,30 @@ pub fn decode_antares(payload: &[u8]) -> Result<Document> {
 /// Decodes one BSON document.
 pub fn decode_bson(raw: &[u8]) -> Result<Document> {
     let doc = bson::Document::from_reader(raw).map_err(|e| Error::Bson(e.to_string()))?;
-    let mut arena = Arena::default();
-    let value = from_bson_document(doc, &mut arena);
-    Ok((value, arena.0))
+    let mut b = DocumentBuilder::default();
+    let root = b.arena.reserve(1);
+    fill_bson(&mut b, bson::Bson::Document(doc), root);
+    b.finish()
 }
 
-fn from_bson_document(doc: bson::Document, arena: &mut Arena) -> Value {
-    Value::Map(doc.into_iter().map(|(k, v)| (k, from_bson(v, arena))).collect())
-}
-
-fn from_bson(v: bson::Bson, arena: &mut Arena) -> Value {
+fn fill_bson(b: &mut DocumentBuilder, v: bson::Bson, slot: usize) {
     use bson::Bson as B;
-    match v {
+    let value = match v {
         B::Null | B::Undefined => Value::Null,
-        B::Boolean(b) => Value::Boolean(b),
+        B::Boolean(x) => Value::Boolean(x),
         B::Int32(i) => Value::Int(i),
         B::Int64(i) => Value::Long(i),
         B::Double(d) => Value::Double(d),
-        B::String(s) | B::Symbol(s) | B::JavaScriptCode(s) => arena.string(&s),
-        B::Array(items) => Value::Array(items.into_iter().map(|i| from_bson(i, arena)).collect()),
-        B::Document(d) => from_bson_document(d, arena),
-        B::Binary(b) => Value::Bytes(arena.push(&b.bytes)),
+        B::String(s) | B::Symbol(s) | B::JavaScriptCode(s) => b.string(&s),
+        B::Array(items) => b.array(items, fill_bson),
+        B::Document(d) => b.map(d.len(), d.into_iter(), fill_bson),
+        B::Binary(bin) => Value::Bytes(b.span(&bin.bytes)),
         B::DateTime(t) => Value::Long(t.timestamp_millis()),
         B::Timestamp(t) => Value::Long(i64::from(t.time)),
-        B::ObjectId(o) => arena.string(&o.to_hex()),
-        B::Decimal128(d) => arena.string(&d.to_string()),
-        other => arena.string(&other.to_string()),
-    }
+        B::ObjectId(o) => b.string(&o.to_hex()),
+        other => b.string(&other.to_string()),
+    };
+    b.arena.set(slot, value);
 }
 
 /// Decodes every JSON value in `payload` (one object, or JSON Lines).
@@ -78,24 +111,26 @@ pub fn decode_json(payload: &[u8]) -> Result<Vec<Document>> {
         .into_iter::<serde_json::Value>()
         .map(|r| {
             let json = r.map_err(|e| Error::Json(e.to_string()))?;
-            let mut arena = Arena::default();
-            let value = from_json(json, &mut arena);
-            Ok((value, arena.0))
+            let mut b = DocumentBuilder::default();
+            let root = b.arena.reserve(1);
+            fill_json(&mut b, json, root);
+            b.finish()
         })
         .collect()
 }
 
-fn from_json(v: serde_json::Value, arena: &mut Arena) -> Value {
+fn fill_json(b: &mut DocumentBuilder, v: serde_json::Value, slot: usize) {
     use serde_json::Value as J;
-    match v {
+    let value = match v {
         J::Null => Value::Null,
-        J::Bool(b) => Value::Boolean(b),
+        J::Bool(x) => Value::Boolean(x),
         J::Number(n) => match n.as_i64() {
             Some(i) => Value::Long(i),
             None => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
         },
-        J::String(s) => arena.string(&s),
-        J::Array(items) => Value::Array(items.into_iter().map(|i| from_json(i, arena)).collect()),
-        J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, from_json(v, arena))).collect()),
-    }
+        J::String(s) => b.string(&s),
+        J::Array(items) => b.array(items, fill_json),
+        J::Object(o) => b.map(o.len(), o.into_iter(), fill_json),
+    };
+    b.arena.set(slot, value);
 }

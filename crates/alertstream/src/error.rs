@@ -26,7 +26,9 @@ pub enum Error {
     UnknownFormat { head: String },
 
     /// A schemaless datum arrived with no schema to read it.
-    #[error("schemaless Avro needs its writer schema: the message key holds none; pass --schema FILE")]
+    #[error(
+        "schemaless Avro needs its writer schema: the message key holds none; pass --schema FILE"
+    )]
     MissingSchema,
 
     /// A schema could not be parsed.

@@ -50,7 +50,9 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format '{s}' (expected ztf, fink, confluent, antares or json)"))
+            .ok_or_else(|| {
+                format!("unknown format '{s}' (expected ztf, fink, confluent, antares or json)")
+            })
     }
 }
 

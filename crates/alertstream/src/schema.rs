@@ -43,8 +43,7 @@ impl WriterSchema {
             },
             reason,
         };
-        let tree =
-            SchemaMut::from_schemata(text, deps).map_err(|e| parse_error(e.to_string()))?;
+        let tree = SchemaMut::from_schemata(text, deps).map_err(|e| parse_error(e.to_string()))?;
         let fp = tree
             .canonical_form_rabin_fingerprint()
             .map_err(|e| parse_error(e.to_string()))?;
@@ -97,7 +96,11 @@ impl WriterSchema {
 
     /// Full name of the top-level type, e.g. `ztf.alert`.
     pub fn name(&self) -> Option<&str> {
-        self.tree.root().type_.name().map(|n| n.fully_qualified_name())
+        self.tree
+            .root()
+            .type_
+            .name()
+            .map(|n| n.fully_qualified_name())
     }
 }
 
@@ -178,7 +181,9 @@ fn inline_node(
         }
         J::Object(obj) => {
             let own = full_name(obj, ns);
-            let child_ns = own.as_deref().and_then(|f| f.rsplit_once('.').map(|(n, _)| n.to_owned()));
+            let child_ns = own
+                .as_deref()
+                .and_then(|f| f.rsplit_once('.').map(|(n, _)| n.to_owned()));
             let child_ns = child_ns.as_deref().or(ns).map(str::to_owned);
             if let Some(o) = own {
                 defined.insert(o);
@@ -317,7 +322,9 @@ fn alert_packet_path(dir: &Path, id: u32) -> Option<PathBuf> {
     let file = format!("lsst.v{major}_{minor}.alert.avsc");
     [
         dir.join(format!("v{major}_{minor}")).join(&file),
-        dir.join(major.to_string()).join(minor.to_string()).join(&file),
+        dir.join(major.to_string())
+            .join(minor.to_string())
+            .join(&file),
     ]
     .into_iter()
     .find(|p| p.is_file())
@@ -346,7 +353,8 @@ fn fetch_from_registry(url: &str, id: u32) -> Result<WriterSchema> {
             }),
         }
     };
-    let schema_text = |j: &serde_json::Value| j.get("schema").and_then(|s| s.as_str()).map(str::to_owned);
+    let schema_text =
+        |j: &serde_json::Value| j.get("schema").and_then(|s| s.as_str()).map(str::to_owned);
     let Some(answer) = get_json(&format!("/schemas/ids/{id}"))? else {
         return Err(Error::SchemaNotFound {
             id,
@@ -358,7 +366,12 @@ fn fetch_from_registry(url: &str, id: u32) -> Result<WriterSchema> {
         reason: format!("answer for id {id} has no \"schema\" string"),
     })?;
     let mut deps = Vec::new();
-    for reference in answer.get("references").and_then(|r| r.as_array()).into_iter().flatten() {
+    for reference in answer
+        .get("references")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+    {
         let (Some(subject), Some(version)) = (
             reference.get("subject").and_then(|s| s.as_str()),
             reference.get("version"),

@@ -27,15 +27,24 @@ pub struct Time {
 
 impl Time {
     pub fn jd_utc(value: f64) -> Self {
-        Time { value, scale: TimeScale::JdUtc }
+        Time {
+            value,
+            scale: TimeScale::JdUtc,
+        }
     }
 
     pub fn mjd_utc(value: f64) -> Self {
-        Time { value, scale: TimeScale::MjdUtc }
+        Time {
+            value,
+            scale: TimeScale::MjdUtc,
+        }
     }
 
     pub fn mjd_tai(value: f64) -> Self {
-        Time { value, scale: TimeScale::MjdTai }
+        Time {
+            value,
+            scale: TimeScale::MjdTai,
+        }
     }
 
     /// Seconds since 1970-01-01T00:00:00 UTC.
@@ -78,7 +87,11 @@ pub fn format_unix_utc(seconds: f64) -> String {
     let (y, m, d) = civil_from_days(days);
     let (h, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
     let (min, rest) = (rest / 60_000, rest % 60_000);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z", rest / 1000, rest % 1000)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z",
+        rest / 1000,
+        rest % 1000
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day): Howard Hinnant's algorithm.
@@ -101,9 +114,18 @@ mod tests {
     #[test]
     fn unix_epoch_and_known_dates() {
         assert_eq!(format_unix_utc(0.0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(Time::jd_utc(2_451_545.0).to_utc_string(), "2000-01-01T12:00:00.000Z");
-        assert_eq!(Time::mjd_utc(60_000.0).to_utc_string(), "2023-02-25T00:00:00.000Z");
-        assert_eq!(Time::mjd_tai(60_000.0).to_utc_string(), "2023-02-24T23:59:23.000Z");
+        assert_eq!(
+            Time::jd_utc(2_451_545.0).to_utc_string(),
+            "2000-01-01T12:00:00.000Z"
+        );
+        assert_eq!(
+            Time::mjd_utc(60_000.0).to_utc_string(),
+            "2023-02-25T00:00:00.000Z"
+        );
+        assert_eq!(
+            Time::mjd_tai(60_000.0).to_utc_string(),
+            "2023-02-24T23:59:23.000Z"
+        );
         assert_eq!(format_unix_utc(951_782_400.0), "2000-02-29T00:00:00.000Z");
     }
 }

@@ -1,9 +1,11 @@
-//! The decoded record: a compact value tree whose records are positional.
+//! The decoded record: a flat arena of small `Copy` values.
 //!
-//! Avro records carry only the index of their schema node; field names live
-//! once in the writer schema, not in every decoded alert. A [`Datum`] pairs a
-//! value with that schema so that fields can be looked up by name and the
-//! record serialized with its schema's field names.
+//! An alert's values live in one `Vec<Value>`; slot 0 is the record itself.
+//! Records, arrays and maps name a range of slots; strings and bytes name a
+//! range of the alert's buffer. Decoding an alert costs one vector, dropping
+//! it one free, and field names stay in the writer schema, not in each alert.
+//! A [`Datum`] pairs a value with its arena, buffer and schema so that fields
+//! can be looked up by name and the record serialized with its names.
 
 use crate::schema::WriterSchema;
 use base64::Engine as _;
@@ -11,7 +13,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_avro_fast::schema::{RegularType, SchemaKey};
 
 /// One decoded value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
     Null,
     Boolean(bool),
@@ -19,23 +21,29 @@ pub enum Value {
     Long(i64),
     Float(f32),
     Double(f64),
-    /// Avro `bytes`, BSON binary: a span of the alert's buffer.
+    /// Avro `bytes`, BSON binary.
     Bytes(Span),
-    /// UTF-8 text (checked when decoded): a span of the alert's buffer.
+    /// UTF-8 text (checked when decoded).
     String(Span),
-    Array(Vec<Value>),
-    /// Avro map or a JSON/BSON document: keys in their original order.
-    Map(Vec<(String, Value)>),
-    /// Avro record: the writer-schema node that names its fields, and the values in order.
-    Record { schema: u32, fields: Vec<Value> },
-    /// Avro enum: the writer-schema node and the symbol's index.
-    Enum { schema: u32, symbol: u32 },
     /// Avro fixed.
     Fixed(Span),
+    /// Avro enum: the writer-schema node and the symbol's index.
+    Enum {
+        schema: u32,
+        symbol: u32,
+    },
+    /// Items in consecutive slots.
+    Array(Slots),
+    /// Avro map or JSON/BSON document: key (a `String`) and value slots alternate.
+    Map(Slots),
+    /// Avro record: the writer-schema node that names its fields, and their slots.
+    Record {
+        schema: u32,
+        fields: Slots,
+    },
 }
 
-/// Where a string or bytes value lies in the buffer its alert keeps: values
-/// point into the payload instead of owning copies.
+/// Where a string or bytes value lies in its alert's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Span {
     pub start: u32,
@@ -53,46 +61,124 @@ impl Span {
     /// The bytes of this span in `buf` (empty if `buf` is not its buffer).
     pub fn of<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
         let start = self.start as usize;
-        buf.get(start..start + self.len as usize).unwrap_or_default()
+        buf.get(start..start + self.len as usize)
+            .unwrap_or_default()
     }
 }
 
-/// A value seen through the schema that names its record fields.
+/// A range of slots in an alert's value arena. A map's range holds two slots
+/// (key, value) per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Slots {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl Slots {
+    pub(crate) fn new(start: usize, len: usize) -> Self {
+        Slots {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
+    pub(crate) fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+
+    fn of<'a>(&self, arena: &'a [Value]) -> &'a [Value] {
+        arena.get(self.range()).unwrap_or_default()
+    }
+}
+
+/// Builds an arena: a composite value reserves its slots first, then fills
+/// them, so that its children's own children land after its range.
+#[derive(Debug, Default)]
+pub(crate) struct ArenaBuilder {
+    pub values: Vec<Value>,
+}
+
+impl ArenaBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        ArenaBuilder {
+            values: Vec::with_capacity(n),
+        }
+    }
+
+    /// Reserves `n` consecutive slots and returns the first.
+    pub fn reserve(&mut self, n: usize) -> usize {
+        let start = self.values.len();
+        self.values.resize(start + n, Value::Null);
+        start
+    }
+
+    /// Makes room for `more` slots right after `slots` (an array's next block):
+    /// grows in place when nothing was appended since, else moves the range.
+    pub fn extend(&mut self, slots: Slots, more: usize) -> Slots {
+        let end = slots.range().end;
+        let start = if end == self.values.len() {
+            slots.start as usize
+        } else {
+            let moved = self.values.len();
+            self.values.extend_from_within(slots.range());
+            moved
+        };
+        self.values.resize(self.values.len() + more, Value::Null);
+        Slots::new(start, slots.len as usize + more)
+    }
+
+    pub fn set(&mut self, slot: usize, value: Value) {
+        if let Some(s) = self.values.get_mut(slot) {
+            *s = value;
+        }
+    }
+}
+
+/// A value seen with its arena, buffer and writer schema.
 #[derive(Debug, Clone, Copy)]
 pub struct Datum<'a> {
-    value: &'a Value,
-    schema: Option<&'a WriterSchema>,
+    value: Value,
+    arena: &'a [Value],
     buf: &'a [u8],
+    schema: Option<&'a WriterSchema>,
 }
 
 impl<'a> Datum<'a> {
-    /// Pairs a value with its writer schema (`None` for BSON and JSON
-    /// alerts) and the buffer its strings and bytes lie in.
-    pub fn new(value: &'a Value, schema: Option<&'a WriterSchema>, buf: &'a [u8]) -> Self {
-        Datum { value, schema, buf }
+    /// The root (slot 0) of an arena, with the buffer its spans refer to and
+    /// its writer schema (`None` for BSON and JSON documents).
+    pub fn root(arena: &'a [Value], buf: &'a [u8], schema: Option<&'a WriterSchema>) -> Self {
+        Datum {
+            value: arena.first().copied().unwrap_or(Value::Null),
+            arena,
+            buf,
+            schema,
+        }
     }
 
-    fn child(&self, value: &'a Value) -> Datum<'a> {
-        Datum::new(value, self.schema, self.buf)
+    fn child(&self, value: Value) -> Datum<'a> {
+        Datum { value, ..*self }
     }
 
     /// The underlying value.
-    pub fn value(&self) -> &'a Value {
+    pub fn value(&self) -> Value {
         self.value
     }
 
     /// A field of a record, or an entry of a map/document, by name. `None` when
     /// absent or when this value is neither.
     pub fn get(&self, name: &str) -> Option<Datum<'a>> {
-        let value = match self.value {
+        match self.value {
             Value::Record { schema, fields } => {
-                let index = self.field_names(*schema)?.position(|n| n == name)?;
-                fields.get(index)?
+                let index = self.field_names(schema)?.position(|n| n == name)?;
+                Some(self.child(*fields.of(self.arena).get(index)?))
             }
-            Value::Map(entries) => &entries.iter().find(|(k, _)| k == name)?.1,
-            _ => return None,
-        };
-        Some(self.child(value))
+            Value::Map(entries) => entries
+                .of(self.arena)
+                .chunks_exact(2)
+                .find(|kv| self.child(kv[0]).as_str() == Some(name))
+                .map(|kv| self.child(kv[1])),
+            _ => None,
+        }
     }
 
     /// Follows a path of field names, e.g. `["candidate", "magpsf"]`.
@@ -112,9 +198,9 @@ impl<'a> Datum<'a> {
         matches!(self.value, Value::Null)
     }
 
-    /// Any numeric value as f64 (`None` for NaN-free non-numbers).
+    /// Any numeric value as f64.
     pub fn as_f64(&self) -> Option<f64> {
-        match *self.value {
+        match self.value {
             Value::Int(v) => Some(v.into()),
             Value::Long(v) => Some(v as f64),
             Value::Float(v) => Some(v.into()),
@@ -125,7 +211,7 @@ impl<'a> Datum<'a> {
 
     /// An integer value as i64.
     pub fn as_i64(&self) -> Option<i64> {
-        match *self.value {
+        match self.value {
             Value::Int(v) => Some(v.into()),
             Value::Long(v) => Some(v),
             _ => None,
@@ -136,7 +222,7 @@ impl<'a> Datum<'a> {
     pub fn as_str(&self) -> Option<&'a str> {
         match self.value {
             Value::String(s) => std::str::from_utf8(s.of(self.buf)).ok(),
-            Value::Enum { schema, symbol } => self.enum_symbol(*schema, *symbol),
+            Value::Enum { schema, symbol } => self.enum_symbol(schema, symbol),
             _ => None,
         }
     }
@@ -151,18 +237,30 @@ impl<'a> Datum<'a> {
 
     /// The items of an array (empty for anything else).
     pub fn items(&self) -> impl Iterator<Item = Datum<'a>> + 'a {
-        let items: &'a [Value] = match self.value {
-            Value::Array(items) => items,
+        let items = match self.value {
+            Value::Array(slots) => slots.of(self.arena),
             _ => &[],
         };
-        let (schema, buf) = (self.schema, self.buf);
-        items.iter().map(move |v| Datum::new(v, schema, buf))
+        let this = *self;
+        items.iter().map(move |&v| this.child(v))
+    }
+
+    /// The entries of a map or document (empty for anything else).
+    pub fn entries(&self) -> impl Iterator<Item = (&'a str, Datum<'a>)> + 'a {
+        let slots = match self.value {
+            Value::Map(slots) => slots.of(self.arena),
+            _ => &[],
+        };
+        let this = *self;
+        slots
+            .chunks_exact(2)
+            .map(move |kv| (this.child(kv[0]).as_str().unwrap_or(""), this.child(kv[1])))
     }
 
     /// Number of items when this is an array.
     pub fn len(&self) -> Option<usize> {
         match self.value {
-            Value::Array(items) => Some(items.len()),
+            Value::Array(slots) => Some(slots.len as usize),
             _ => None,
         }
     }
@@ -191,39 +289,39 @@ fn base64_str(bytes: &[u8]) -> String {
 }
 
 /// JSON view: field names from the schema, bytes as base64, 64-bit integers
-/// exact, floats in their shortest round-trip form (NaN and infinities become null,
-/// which JSON cannot express otherwise).
+/// exact, floats in their shortest round-trip form (NaN and infinities become
+/// null, which JSON cannot express otherwise).
 impl Serialize for Datum<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.value {
             Value::Null => s.serialize_unit(),
-            Value::Boolean(b) => s.serialize_bool(*b),
-            Value::Int(v) => s.serialize_i32(*v),
-            Value::Long(v) => s.serialize_i64(*v),
-            Value::Float(v) => s.serialize_f32(*v),
-            Value::Double(v) => s.serialize_f64(*v),
+            Value::Boolean(b) => s.serialize_bool(b),
+            Value::Int(v) => s.serialize_i32(v),
+            Value::Long(v) => s.serialize_i64(v),
+            Value::Float(v) => s.serialize_f32(v),
+            Value::Double(v) => s.serialize_f64(v),
             Value::Bytes(b) | Value::Fixed(b) => s.serialize_str(&base64_str(b.of(self.buf))),
             Value::String(_) | Value::Enum { .. } => s.serialize_str(self.as_str().unwrap_or("")),
-            Value::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&self.child(item))?;
+            Value::Array(slots) => {
+                let mut seq = s.serialize_seq(Some(slots.len as usize))?;
+                for item in self.items() {
+                    seq.serialize_element(&item)?;
                 }
                 seq.end()
             }
-            Value::Map(entries) => {
-                let mut map = s.serialize_map(Some(entries.len()))?;
-                for (k, v) in entries {
-                    map.serialize_entry(k, &self.child(v))?;
+            Value::Map(slots) => {
+                let mut map = s.serialize_map(Some(slots.len as usize / 2))?;
+                for (k, v) in self.entries() {
+                    map.serialize_entry(k, &v)?;
                 }
                 map.end()
             }
             Value::Record { schema, fields } => {
-                let mut map = s.serialize_map(Some(fields.len()))?;
+                let mut map = s.serialize_map(Some(fields.len as usize))?;
                 let names = self
-                    .field_names(*schema)
+                    .field_names(schema)
                     .ok_or_else(|| serde::ser::Error::custom("record without its schema"))?;
-                for (name, v) in names.zip(fields) {
+                for (name, &v) in names.zip(fields.of(self.arena)) {
                     map.serialize_entry(name, &self.child(v))?;
                 }
                 map.end()

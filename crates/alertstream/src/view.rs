@@ -111,6 +111,10 @@ pub fn table_row(s: &Summary) -> String {
         s.band.as_deref().unwrap_or("-"),
         brightness,
         s.previous_detections,
-        if cutouts.is_empty() { "-".to_owned() } else { cutouts },
+        if cutouts.is_empty() {
+            "-".to_owned()
+        } else {
+            cutouts
+        },
     )
 }

@@ -18,7 +18,10 @@ fn fink_messages(rel: &str) -> (String, Vec<Bytes>, Vec<String>) {
         .into_result()
         .unwrap();
     let schema = alerts[0].schema().unwrap().text().to_owned();
-    let datums = alerts.iter().map(|a| a.avro_datum().unwrap().clone()).collect();
+    let datums = alerts
+        .iter()
+        .map(|a| a.avro_datum().unwrap().clone())
+        .collect();
     let json = alerts.iter().map(|a| a.to_json()).collect();
     (schema, datums, json)
 }
@@ -28,13 +31,20 @@ fn fink_schemaless_with_schema_in_key() {
     let (schema, datums, expected) = fink_messages("fink/avro_multi_alerts.avro");
     let d = decoder(DecoderOptions::default());
     for (datum, json) in datums.into_iter().zip(&expected) {
-        assert_eq!(d.detect(Some(schema.as_bytes()), &datum), Some(Format::Fink));
+        assert_eq!(
+            d.detect(Some(schema.as_bytes()), &datum),
+            Some(Format::Fink)
+        );
         let alerts = d.decode(Some(schema.as_bytes()), datum).unwrap();
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].format(), Format::Fink);
         assert_eq!(&alerts[0].to_json(), json);
     }
-    assert_eq!(d.schemas_parsed(), 1, "the key's schema is parsed once, then cached");
+    assert_eq!(
+        d.schemas_parsed(),
+        1,
+        "the key's schema is parsed once, then cached"
+    );
 }
 
 #[test]
@@ -62,7 +72,13 @@ fn a_schema_with_other_union_order_is_an_error_not_garbage() {
         ..Default::default()
     });
     let err = d.decode(None, datums[0].clone()).unwrap_err();
-    assert!(matches!(err, Error::Corrupt { .. } | Error::Truncated { .. } | Error::TrailingBytes { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Corrupt { .. } | Error::Truncated { .. } | Error::TrailingBytes { .. }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -85,13 +101,20 @@ fn fink_version_key_names_the_missing_schema_file() {
         ..Default::default()
     });
     let err = d.decode(Some(b"9.9_9.9.9"), datums[0].clone()).unwrap_err();
-    assert!(err.to_string().contains("distribution_schema_fink_ztf_9.9_9.9.9.avsc"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("distribution_schema_fink_ztf_9.9_9.9.9.avsc"),
+        "{err}"
+    );
 }
 
 #[test]
 fn confluent_from_schema_dir_and_unknown_id() {
     let d = common::decoder_for_samples();
-    let wire = std::fs::read(common::data("rubin/wire_format/lsst.v7_4.confluent_wire.avro")).unwrap();
+    let wire = std::fs::read(common::data(
+        "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
+    ))
+    .unwrap();
     let alerts = d.decode(None, wire.clone().into()).unwrap();
     assert_eq!(alerts[0].format(), Format::Confluent);
     assert_eq!(alerts[0].schema().unwrap().name(), Some("lsst.v7_4.alert"));
@@ -123,7 +146,8 @@ mod tempdir {
         pub fn new(tag: &str) -> Self {
             static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let p = std::env::temp_dir().join(format!("alertstream-{tag}-{}-{n}", std::process::id()));
+            let p =
+                std::env::temp_dir().join(format!("alertstream-{tag}-{}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&p);
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
@@ -149,14 +173,24 @@ fn start_registry(ids: &[(u32, &str)]) -> Registry {
         std::fs::write(ids_dir.join(id.to_string()), body.to_string()).unwrap();
     }
     let mut child = Command::new("python3")
-        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory"])
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
         .arg(&dir.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 runs the test registry");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
     let port = line
         .split_whitespace()
@@ -179,16 +213,21 @@ fn confluent_from_a_real_registry_is_cached() {
     });
     let offline = common::decoder_for_samples();
     for name in ["lsst.v7_4", "lsst.v11_0"] {
-        let wire: Bytes = std::fs::read(common::data(&format!("rubin/wire_format/{name}.confluent_wire.avro")))
-            .unwrap()
-            .into();
+        let wire: Bytes = std::fs::read(common::data(&format!(
+            "rubin/wire_format/{name}.confluent_wire.avro"
+        )))
+        .unwrap()
+        .into();
         let from_registry = d.decode(None, wire.clone()).unwrap();
         let from_dir = offline.decode(None, wire).unwrap();
         assert_eq!(from_registry[0].to_json(), from_dir[0].to_json());
     }
     let url = registry.url.clone();
     drop(registry); // the server is gone: cached schemas still serve
-    let wire = std::fs::read(common::data("rubin/wire_format/lsst.v7_4.confluent_wire.avro")).unwrap();
+    let wire = std::fs::read(common::data(
+        "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
+    ))
+    .unwrap();
     assert!(d.decode(None, wire.clone().into()).is_ok());
 
     let mut unknown = wire;
@@ -204,18 +243,30 @@ fn registry_404_is_schema_not_found() {
         schema_registry: Some(registry.url.clone()),
         ..Default::default()
     });
-    let mut wire = std::fs::read(common::data("rubin/wire_format/lsst.v7_4.confluent_wire.avro")).unwrap();
+    let mut wire = std::fs::read(common::data(
+        "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
+    ))
+    .unwrap();
     wire[1..5].copy_from_slice(&1101u32.to_be_bytes());
     let err = d.decode(None, wire.into()).unwrap_err();
-    assert!(matches!(err, Error::SchemaNotFound { id: 1101, .. }), "{err}");
+    assert!(
+        matches!(err, Error::SchemaNotFound { id: 1101, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn antares_bson_equals_the_json_it_was_made_from() {
     let d = decoder(DecoderOptions::default());
     for id in ["1262927", "2831231", "5803955"] {
-        let bson = d.decode_file(&common::data(&format!("antares/{id}.bson.zlib"))).into_result().unwrap();
-        let json = d.decode_file(&common::data(&format!("antares/{id}.json"))).into_result().unwrap();
+        let bson = d
+            .decode_file(&common::data(&format!("antares/{id}.bson.zlib")))
+            .into_result()
+            .unwrap();
+        let json = d
+            .decode_file(&common::data(&format!("antares/{id}.json")))
+            .into_result()
+            .unwrap();
         assert_eq!(bson[0].format(), Format::Antares);
         assert_eq!(json[0].format(), Format::Json);
         assert_eq!(bson[0].object_id(), json[0].object_id());
@@ -232,15 +283,20 @@ fn antares_bson_equals_the_json_it_was_made_from() {
 fn antares_locus_shapes_of_1x_and_2x() {
     let d = decoder(DecoderOptions::default());
     let flat = br#"{"id": "ANT2020j7wo4", "ra": 88.2, "dec": -10.5, "properties": {"newest_alert_id": "ztf_candidate:1234", "newest_alert_magnitude": 18.5, "newest_alert_observation_time": 59000.5, "num_alerts": 3}, "tags": [], "catalogs": []}"#;
-    let jsonapi = format!(r#"{{"data": {{"type": "locus", "id": "ANT2020j7wo4", "attributes": {}}}}}"#,
-        std::str::from_utf8(flat).unwrap());
+    let jsonapi = format!(
+        r#"{{"data": {{"type": "locus", "id": "ANT2020j7wo4", "attributes": {}}}}}"#,
+        std::str::from_utf8(flat).unwrap()
+    );
     for payload in [flat.to_vec(), jsonapi.into_bytes()] {
         let a = &d.decode(None, payload.into()).unwrap()[0];
         assert_eq!(a.survey(), alertstream::Survey::Antares);
         assert_eq!(a.object_id().unwrap().to_string(), "ANT2020j7wo4");
         assert_eq!(a.alert_id().unwrap().to_string(), "ztf_candidate:1234");
         assert_eq!(a.ra(), Some(88.2));
-        assert_eq!(a.time().unwrap().to_utc_string(), "2020-05-31T12:00:00.000Z");
+        assert_eq!(
+            a.time().unwrap().to_utc_string(),
+            "2020-05-31T12:00:00.000Z"
+        );
     }
 }
 
@@ -248,16 +304,24 @@ fn antares_locus_shapes_of_1x_and_2x() {
 fn gzip_wrapped_container_and_detection() {
     let d = decoder(DecoderOptions::default());
     let alerts = d
-        .decode_file(&common::data("fink/alert_mjd60674.0512_obj747_src1494043.avro.gz"))
+        .decode_file(&common::data(
+            "fink/alert_mjd60674.0512_obj747_src1494043.avro.gz",
+        ))
         .into_result()
         .unwrap();
     assert_eq!(alerts[0].survey(), alertstream::Survey::Rubin);
     assert_eq!(alerts[0].band().as_deref(), Some("Y"));
     assert_eq!(d.detect(None, b"Obj\x01rest"), Some(Format::Ztf));
-    assert_eq!(d.detect(None, b"\x00\x00\x00\x02\xbc..."), Some(Format::Confluent));
+    assert_eq!(
+        d.detect(None, b"\x00\x00\x00\x02\xbc..."),
+        Some(Format::Confluent)
+    );
     assert_eq!(d.detect(None, b"  {\"a\": 1}"), Some(Format::Json));
     assert_eq!(d.detect(None, b"hello"), None);
-    let err = d.decode(None, Bytes::from_static(b"hello")).unwrap_err().to_string();
+    let err = d
+        .decode(None, Bytes::from_static(b"hello"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not Avro, BSON or JSON"), "{err}");
 }
 
@@ -265,18 +329,26 @@ fn gzip_wrapped_container_and_detection() {
 fn ztf_accessors_on_a_known_alert() {
     let d = decoder(DecoderOptions::default());
     let a = &d
-        .decode_file(&common::data("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro"))
+        .decode_file(&common::data(
+            "ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro",
+        ))
         .into_result()
         .unwrap()[0];
     let candidate = a.record().get("candidate").unwrap();
     assert_eq!(a.survey(), alertstream::Survey::Ztf);
     assert_eq!(a.ra(), candidate.get("ra").unwrap().as_f64());
-    assert_eq!(a.time().unwrap().value, candidate.get("jd").unwrap().as_f64().unwrap());
+    assert_eq!(
+        a.time().unwrap().value,
+        candidate.get("jd").unwrap().as_f64().unwrap()
+    );
     assert_eq!(a.time().unwrap().scale, alertstream::TimeScale::JdUtc);
     let fid = candidate.get("fid").unwrap().as_i64().unwrap();
     assert_eq!(a.band().as_deref(), Some(["g", "r", "i"][fid as usize - 1]));
     let prv = a.record().get("prv_candidates").unwrap();
-    let detections = prv.items().filter(|p| !p.get("magpsf").unwrap().is_null()).count();
+    let detections = prv
+        .items()
+        .filter(|p| !p.get("magpsf").unwrap().is_null())
+        .count();
     assert_eq!(a.previous_detections(), detections);
     assert_eq!(a.light_curve().len(), prv.len().unwrap());
     for kind in alertstream::Cutout::ALL {
@@ -287,9 +359,13 @@ fn ztf_accessors_on_a_known_alert() {
 #[test]
 fn a_field_a_survey_lacks_is_none() {
     let d = decoder(DecoderOptions::default());
-    let a = &d.decode(None, Bytes::from_static(br#"{"something": "else"}"#)).unwrap()[0];
+    let a = &d
+        .decode(None, Bytes::from_static(br#"{"something": "else"}"#))
+        .unwrap()[0];
     assert_eq!(a.survey(), alertstream::Survey::Unknown);
-    assert!(a.time().is_none() && a.ra().is_none() && a.band().is_none() && a.brightness().is_none());
+    assert!(
+        a.time().is_none() && a.ra().is_none() && a.band().is_none() && a.brightness().is_none()
+    );
     assert!(a.cutout(alertstream::Cutout::Science).unwrap().is_none());
     assert_eq!(a.previous_detections(), 0);
 }

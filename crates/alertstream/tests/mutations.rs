@@ -3,7 +3,7 @@
 
 mod common;
 
-use alertstream::{Decoder, Decoded};
+use alertstream::{Decoded, Decoder};
 use bytes::Bytes;
 
 /// Deterministic xorshift generator: the same mutations on every run.
@@ -53,7 +53,10 @@ fn truncated_payloads_fail_with_a_position() {
             }
             let out = decode(&d, truncated);
             let failure = out.failure.unwrap_or_else(|| {
-                panic!("{name} cut at {cut}: decoded {} alerts without error", out.alerts.len())
+                panic!(
+                    "{name} cut at {cut}: decoded {} alerts without error",
+                    out.alerts.len()
+                )
             });
             assert!(out.alerts.len() < complete.max(1), "{name} cut at {cut}");
             assert!(!failure.error.to_string().is_empty());
@@ -80,7 +83,10 @@ fn flipped_bytes_never_panic() {
     }
     // Flips inside float or cutout bytes decode fine; flips in lengths, varints,
     // unions and headers must be caught. Both must happen.
-    assert!(failures > runs / 10, "only {failures} of {runs} mutations were detected");
+    assert!(
+        failures > runs / 10,
+        "only {failures} of {runs} mutations were detected"
+    );
     assert!(failures < runs, "every mutation failed: suspicious");
 }
 
@@ -110,13 +116,22 @@ fn header_and_length_fields_overwritten_with_extremes() {
 fn empty_and_random_payloads_are_errors() {
     let d = common::decoder_for_samples();
     let empty = decode(&d, Vec::new());
-    assert!(empty.failure.unwrap().error.to_string().contains("empty payload"));
+    assert!(empty
+        .failure
+        .unwrap()
+        .error
+        .to_string()
+        .contains("empty payload"));
     let mut rng = Rng(7);
     for len in [1usize, 2, 5, 16, 100, 4096, 70_000] {
         for _ in 0..20 {
             let random: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             let out = decode(&d, random);
-            assert!(out.failure.is_some(), "random {len} bytes decoded as {} alerts", out.alerts.len());
+            assert!(
+                out.failure.is_some(),
+                "random {len} bytes decoded as {} alerts",
+                out.alerts.len()
+            );
         }
     }
 }

@@ -81,7 +81,10 @@ impl Cursor<'_> {
 /// Reads the header of a container held in `buf`.
 pub fn read_header(buf: &Bytes) -> Result<Header> {
     if !buf.starts_with(MAGIC) {
-        return Err(Error::corrupt(0, "not an Avro container file (no 'Obj\\x01' magic)"));
+        return Err(Error::corrupt(
+            0,
+            "not an Avro container file (no 'Obj\\x01' magic)",
+        ));
     }
     let mut c = Cursor { buf, pos: 4 };
     let mut schema = None;
@@ -119,7 +122,9 @@ fn parse_codec(name: &[u8]) -> Result<Codec> {
         b"null" | b"" => Ok(Codec::Null),
         b"deflate" => Ok(Codec::Deflate),
         b"snappy" => Ok(Codec::Snappy),
-        other => Err(Error::UnsupportedCodec(String::from_utf8_lossy(other).into_owned())),
+        other => Err(Error::UnsupportedCodec(
+            String::from_utf8_lossy(other).into_owned(),
+        )),
     }
 }
 
@@ -149,10 +154,17 @@ fn next_block(c: &mut Cursor<'_>, header: &Header) -> Result<Block> {
     let sync_at = c.pos;
     let sync = c.take(16, "block sync marker")?;
     if sync[..] != header.sync {
-        return Err(Error::corrupt(sync_at, "block sync marker does not match the header's"));
+        return Err(Error::corrupt(
+            sync_at,
+            "block sync marker does not match the header's",
+        ));
     }
     let data = decompress(header.codec, data, offset)?;
-    Ok(Block { count, data, offset })
+    Ok(Block {
+        count,
+        data,
+        offset,
+    })
 }
 
 fn decompress(codec: Codec, data: Bytes, offset: usize) -> Result<Bytes> {
@@ -187,7 +199,9 @@ fn decompress(codec: Codec, data: Bytes, offset: usize) -> Result<Bytes> {
                 .map_err(|e| snappy_err(e.to_string()))?;
             let expected = u32::from_be_bytes(crc.try_into().unwrap_or([0; 4]));
             if crc32fast::hash(&out) != expected {
-                return Err(snappy_err("CRC32 of the decompressed block does not match".into()));
+                return Err(snappy_err(
+                    "CRC32 of the decompressed block does not match".into(),
+                ));
             }
             Ok(out.into())
         }

@@ -15,14 +15,31 @@ pub(crate) enum Node {
     Double,
     Bytes,
     String,
-    Fixed { size: u32 },
-    Enum { symbols: u32 },
-    Array { items: u32 },
-    Map { values: u32 },
+    Fixed {
+        size: u32,
+    },
+    Enum {
+        symbols: u32,
+    },
+    Array {
+        items: u32,
+    },
+    Map {
+        values: u32,
+    },
     /// `["null", T]` (`null_first`) or `[T, "null"]`: the common alert field.
-    Nullable { null_first: bool, other: u32 },
-    Union { start: u32, len: u32 },
-    Record { start: u32, len: u32 },
+    Nullable {
+        null_first: bool,
+        other: u32,
+    },
+    Union {
+        start: u32,
+        len: u32,
+    },
+    Record {
+        start: u32,
+        len: u32,
+    },
 }
 
 /// Node `i` of the plan is node `i` of the schema tree, so decoded records can
@@ -36,7 +53,12 @@ pub(crate) struct Plan {
 impl Plan {
     pub fn compile(tree: &SchemaMut) -> Plan {
         let mut plan = Plan::default();
-        let is_null = |k: usize| matches!(tree.nodes().get(k).map(|n| &n.type_), Some(RegularType::Null));
+        let is_null = |k: usize| {
+            matches!(
+                tree.nodes().get(k).map(|n| &n.type_),
+                Some(RegularType::Null)
+            )
+        };
         for node in tree.nodes() {
             let compiled = match &node.type_ {
                 RegularType::Null => Node::Null,
@@ -47,7 +69,9 @@ impl Plan {
                 RegularType::Double => Node::Double,
                 RegularType::Bytes => Node::Bytes,
                 RegularType::String => Node::String,
-                RegularType::Fixed(f) => Node::Fixed { size: f.size as u32 },
+                RegularType::Fixed(f) => Node::Fixed {
+                    size: f.size as u32,
+                },
                 RegularType::Enum(e) => Node::Enum {
                     symbols: e.symbols.len() as u32,
                 },
@@ -68,7 +92,8 @@ impl Plan {
                     },
                     variants => {
                         let start = plan.children.len() as u32;
-                        plan.children.extend(variants.iter().map(|v| v.idx() as u32));
+                        plan.children
+                            .extend(variants.iter().map(|v| v.idx() as u32));
                         Node::Union {
                             start,
                             len: variants.len() as u32,
@@ -77,7 +102,8 @@ impl Plan {
                 },
                 RegularType::Record(r) => {
                     let start = plan.children.len() as u32;
-                    plan.children.extend(r.fields.iter().map(|f| f.type_.idx() as u32));
+                    plan.children
+                        .extend(r.fields.iter().map(|f| f.type_.idx() as u32));
                     Node::Record {
                         start,
                         len: r.fields.len() as u32,
