@@ -276,10 +276,7 @@ impl Decoder {
     }
 
     fn decode_confluent(&self, value: Bytes) -> Result<Alert> {
-        let Some(&[magic, a, b, c, d]) = value
-            .get(..5)
-            .map(|h| <&[u8; 5]>::try_from(h).ok())
-            .flatten()
+        let Some(&[magic, a, b, c, d]) = value.get(..5).and_then(|h| <&[u8; 5]>::try_from(h).ok())
         else {
             return Err(Error::Truncated {
                 at: value.len(),

@@ -258,7 +258,7 @@ impl<'a> Datum<'a> {
     }
 
     /// Number of items when this is an array.
-    pub fn len(&self) -> Option<usize> {
+    pub fn array_len(&self) -> Option<usize> {
         match self.value {
             Value::Array(slots) => Some(slots.len as usize),
             _ => None,

@@ -350,7 +350,7 @@ fn ztf_accessors_on_a_known_alert() {
         .filter(|p| !p.get("magpsf").unwrap().is_null())
         .count();
     assert_eq!(a.previous_detections(), detections);
-    assert_eq!(a.light_curve().len(), prv.len().unwrap());
+    assert_eq!(a.light_curve().len(), prv.array_len().unwrap());
     for kind in alertstream::Cutout::ALL {
         assert!(a.cutout(kind).unwrap().unwrap().starts_with(b"SIMPLE  ="));
     }

@@ -66,7 +66,7 @@ fn check_sample(alert: &Alert, g: &J, what: &str) {
         what,
     );
     let history = r.first_of(&["prv_candidates", "prvDiaSources", "alert_history"]);
-    let history_len = history.and_then(|h| h.len()).unwrap_or(0);
+    let history_len = history.and_then(|h| h.array_len()).unwrap_or(0);
     assert_eq!(
         J::from(history_len),
         g["history_len"],
