@@ -33,6 +33,27 @@ pub enum Command {
         alertstream inspect --json tests/data/antares/1262927.json\n\n\
         Times are shown in UTC; --json also gives the survey's own time value and scale.")]
     Inspect(InspectArgs),
+    /// Consume alert topics from a Kafka broker: display, save durably, resume in a group
+    #[command(after_help = "Examples:\n  \
+        alertstream consume ztf_public --servers kafka.example.org:9092 --group me --display\n  \
+        alertstream consume '^fink_.*' --servers HOST:9092 --group me --save alerts/ --timeout 60\n  \
+        alertstream consume t1,t2 --servers HOST:9092 --group me --save alerts --layout topic --limit 1000\n\n\
+        Offsets are committed only after the alerts are on disk (--save) or printed; a restart\n\
+        with the same --group resumes where the last run stopped. Ctrl-C finishes the batch,\n\
+        commits and exits 0. Undecodable messages go raw to DIR/_quarantine/.")]
+    Consume(ConsumeArgs),
+    /// Publish alert files to a topic in a broker's wire format (simulate a survey's stream)
+    #[command(after_help = "Examples:\n  \
+        alertstream publish --servers 127.0.0.1:9092 --topic ztf --format ztf --create-topic tests/data/ztf\n  \
+        alertstream publish --servers 127.0.0.1:9092 --topic fink --format fink --repeat 100 --rate 500 tests/data/fink\n  \
+        alertstream publish --servers 127.0.0.1:9092 --topic rubin --format confluent \\\n      \
+        --schema-dir tests/data/rubin/schema tests/data/rubin/wire_format")]
+    Publish(PublishArgs),
+    /// Run a whole stream on the bundled alerts: embedded broker, publish, consume, save
+    #[command(after_help = "Examples:\n  \
+        alertstream demo\n  \
+        alertstream demo --servers 127.0.0.1:9092   # against a running broker (scripts/tansu.sh start)")]
+    Demo(DemoArgs),
 }
 
 /// How to read payloads: format and where writer schemas come from.
@@ -91,4 +112,136 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 pub fn parse() -> Cli {
     Cli::parse()
+}
+
+/// Connection to a broker.
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Bootstrap servers, HOST:PORT[,HOST:PORT]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub servers: String,
+    /// Extra librdkafka property (repeatable), e.g. -X fetch.max.bytes=52428800
+    #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub properties: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// Topics: names, comma-separated lists, or ^regex patterns
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Consumer group (resume point, and partitions shared between members)
+    #[arg(long)]
+    pub group: String,
+    /// Where a new group starts
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub start: StartArg,
+    /// Stop after N alerts
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Stop (exit 0) after this many seconds without a new alert
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Print one line per alert
+    #[arg(long)]
+    pub display: bool,
+    /// Save every alert as a file in DIR (durably, before its offset is committed)
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// File layout: fink = DIR/<objectId>_<candid>.avro, topic = DIR/<topic>/<alert id>.<ext>
+    #[arg(long, value_enum, default_value = "fink")]
+    pub layout: LayoutArg,
+    /// File content: avro = one-record container with the writer schema, json = the record
+    #[arg(long, value_enum, default_value = "avro")]
+    pub save_format: SaveFormatArg,
+    /// Alerts per durable batch (one file-system sync and one commit per batch)
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub batch: usize,
+    /// Longest a saved alert waits before its batch is made durable
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    pub batch_ms: u64,
+    /// Broker-side wait for data per fetch (librdkafka fetch.wait.max.ms)
+    #[arg(long, default_value_t = 50, value_name = "MS")]
+    pub fetch_wait_ms: u32,
+    /// Group session timeout (librdkafka session.timeout.ms)
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub session_timeout_ms: u32,
+    /// No progress line
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StartArg {
+    Earliest,
+    Latest,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LayoutArg {
+    Fink,
+    Topic,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SaveFormatArg {
+    Avro,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Topic to publish to
+    #[arg(long)]
+    pub topic: String,
+    /// Wire format of the messages
+    #[arg(long = "format", value_parser = parse_format)]
+    pub wire_format: Format,
+    /// Create the topic first (an existing topic is fine)
+    #[arg(long)]
+    pub create_topic: bool,
+    /// Partitions of a created topic
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub partitions: i32,
+    /// Send at most this many alerts per second
+    #[arg(long, value_name = "ALERTS_PER_S")]
+    pub rate: Option<f64>,
+    /// Send the files N times
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u64,
+    /// Confluent schema id to announce (default: the id the alert was read with)
+    #[arg(long, value_name = "ID")]
+    pub schema_id: Option<u32>,
+    /// Writer schema (.avsc) for schemaless Avro input files
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Schema folder for Confluent-framed input files (Rubin alert_packet layout)
+    #[arg(long, value_name = "DIR")]
+    pub schema_dir: Option<PathBuf>,
+    /// Alert files or folders
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Use this broker instead of the embedded one
+    #[arg(long, value_name = "HOST:PORT")]
+    pub servers: Option<String>,
+    /// Where to save the alerts
+    #[arg(long, default_value = "alertstream-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
 }

@@ -81,7 +81,7 @@ fn for_each_alert(
 
 /// Files named on the command line, and files under named folders (sorted,
 /// hidden files and Spark markers skipped). Missing paths count as failures.
-fn files_under(paths: &[PathBuf], failures: &mut usize) -> Vec<PathBuf> {
+pub fn files_under(paths: &[PathBuf], failures: &mut usize) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

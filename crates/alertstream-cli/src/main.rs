@@ -1,7 +1,9 @@
 //! `alertstream`: a thin command-line layer over the alertstream library.
 
 mod cli;
+mod consume_cmd;
 mod decode_cmd;
+mod publish_cmd;
 
 use std::process::ExitCode;
 
@@ -10,6 +12,9 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Decode(a) => decode_cmd::decode(a),
         cli::Command::Inspect(a) => decode_cmd::inspect(a),
+        cli::Command::Consume(a) => consume_cmd::consume(a),
+        cli::Command::Publish(a) => publish_cmd::publish(a),
+        cli::Command::Demo(a) => publish_cmd::demo(a),
     };
     match result {
         Ok(code) => code,

@@ -25,6 +25,18 @@ pub struct Alert {
     schema: Option<Arc<WriterSchema>>,
     /// The record's value arena; slot 0 is the record.
     values: Vec<Value>,
+    kafka: Option<KafkaMeta>,
+}
+
+/// Where a consumed alert came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaMeta {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Bytes>,
+    /// Broker or producer timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Which survey's layout a record follows.
@@ -133,6 +145,7 @@ impl Alert {
             datum: Some(datum),
             schema: Some(schema),
             values,
+            kafka: None,
         }
     }
 
@@ -148,7 +161,17 @@ impl Alert {
             datum: None,
             schema: None,
             values,
+            kafka: None,
         }
+    }
+
+    /// Topic, partition, offset, key and timestamp, for consumed alerts.
+    pub fn kafka(&self) -> Option<&KafkaMeta> {
+        self.kafka.as_ref()
+    }
+
+    pub(crate) fn set_kafka(&mut self, meta: KafkaMeta) {
+        self.kafka = Some(meta);
     }
 
     /// The wire format it was decoded from.

@@ -67,6 +67,18 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// An alert cannot be sent in the requested form.
+    #[error("cannot publish: {0}")]
+    Publish(String),
+
+    /// Kafka client or broker error.
+    #[error("Kafka: {0}")]
+    Kafka(String),
+
+    /// A consumed message could not be decoded; it carries the raw message.
+    #[error("{}[{}] offset {}: {}", .0.topic, .0.partition, .0.offset, .0.error)]
+    Poison(Box<crate::source::PoisonMessage>),
+
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -20,12 +20,15 @@ pub mod decode;
 pub mod document;
 pub mod error;
 pub mod format;
+pub mod publish;
 pub mod schema;
+pub mod sink;
+pub mod source;
 pub mod time;
 pub mod value;
 pub mod view;
 
-pub use alert::{Alert, Brightness, Cutout, Id, Point, Survey};
+pub use alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};
 pub use error::{Error, Result};
 pub use format::Format;

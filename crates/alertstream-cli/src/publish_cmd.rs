@@ -1,0 +1,184 @@
+//! `publish` (alert files to a topic) and `demo` (a whole stream on the
+//! bundled alerts, against an embedded or a given broker).
+
+use crate::cli::{DemoArgs, LayoutArg, PublishArgs, SaveFormatArg};
+use crate::consume_cmd::{open_sink, report, run_stream, stop_on_signals, StreamOptions};
+use crate::decode_cmd::files_under;
+use alertstream::publish::{create_topic, encode, Message, Publisher};
+use alertstream::source::{Consumer, ConsumerConfig, Start};
+use alertstream::{Decoder, DecoderOptions, Format};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    let decoder = Decoder::new(DecoderOptions {
+        schema_file: args.schema.clone(),
+        schema_dir: args.schema_dir.clone(),
+        ..Default::default()
+    })
+    .context("cannot set up decoding")?;
+    let mut failures = 0usize;
+    let mut messages = Vec::new();
+    for file in files_under(&args.paths, &mut failures) {
+        let decoded = decoder.decode_file(&file);
+        for alert in &decoded.alerts {
+            match encode(alert, args.wire_format, args.schema_id) {
+                Ok(m) => messages.push(m),
+                Err(e) => {
+                    eprintln!("alertstream: {}: {e}", file.display());
+                    failures += 1;
+                }
+            }
+        }
+        if let Some(f) = decoded.failure {
+            eprintln!("alertstream: {}: {}", file.display(), f.error);
+            failures += 1;
+        }
+    }
+    if args.create_topic {
+        create_topic(
+            &args.broker.servers,
+            &args.topic,
+            args.partitions,
+            DELIVERY_TIMEOUT,
+        )?;
+    }
+    let publisher = Publisher::new(&args.broker.servers, &args.topic, &args.broker.properties)?;
+    let sent = send_all(&publisher, &messages, args.repeat, args.rate)?;
+    eprintln!(
+        "alertstream: published {sent} {} messages to {}",
+        args.wire_format, args.topic
+    );
+    Ok(if failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Sends every message `repeat` times, at most `rate` per second, and waits
+/// for the broker to acknowledge all of them.
+fn send_all(
+    publisher: &Publisher,
+    messages: &[Message],
+    repeat: u64,
+    rate: Option<f64>,
+) -> anyhow::Result<u64> {
+    let start = Instant::now();
+    let mut sent = 0u64;
+    for _ in 0..repeat {
+        for m in messages {
+            if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                let due = start + Duration::from_secs_f64(sent as f64 / rate);
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
+            publisher.send(m)?;
+            sent += 1;
+        }
+    }
+    publisher.flush(DELIVERY_TIMEOUT)?;
+    Ok(sent)
+}
+
+/// Alerts bundled into the binary for `demo`: (file name, bytes, wire format).
+const DEMO_ALERTS: [(&str, &[u8], Format); 6] = [
+    (
+        "ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro",
+        include_bytes!("../../../tests/data/ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro"),
+        Format::Ztf,
+    ),
+    (
+        "ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro",
+        include_bytes!("../../../tests/data/ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"),
+        Format::Ztf,
+    ),
+    (
+        "ztf_v2.0_472263571115090000_ZTF18aaxjlwy.avro",
+        include_bytes!("../../../tests/data/ztf/ztf_v2.0_472263571115090000_ZTF18aaxjlwy.avro"),
+        Format::Ztf,
+    ),
+    (
+        "fink ZTF19acihgng.avro",
+        include_bytes!("../../../tests/data/fink/ZTF19acihgng.avro"),
+        Format::Fink,
+    ),
+    (
+        "elasticc alert_mjd60674.0512_obj747_src1494043.avro.gz",
+        include_bytes!("../../../tests/data/fink/alert_mjd60674.0512_obj747_src1494043.avro.gz"),
+        Format::Ztf,
+    ),
+    (
+        "antares 1262927.bson.zlib",
+        include_bytes!("../../../tests/data/antares/1262927.bson.zlib"),
+        Format::Antares,
+    ),
+];
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let topic = "alertstream-demo";
+    let mock;
+    let servers = match &args.servers {
+        Some(s) => {
+            create_topic(s, topic, 1, DELIVERY_TIMEOUT)?;
+            s.clone()
+        }
+        None => {
+            mock = rdkafka::mocking::MockCluster::new(1)
+                .context("cannot start the embedded broker")?;
+            mock.create_topic(topic, 1, 1)
+                .context("cannot create the demo topic")?;
+            eprintln!(
+                "alertstream: embedded broker (librdkafka mock cluster) at {}",
+                mock.bootstrap_servers()
+            );
+            mock.bootstrap_servers()
+        }
+    };
+
+    let decoder = Decoder::new(DecoderOptions::default())?;
+    let mut messages = Vec::new();
+    for (name, bytes, format) in DEMO_ALERTS {
+        for alert in decoder
+            .decode(None, bytes.to_vec().into())
+            .with_context(|| format!("bundled alert {name}"))?
+        {
+            messages.push(encode(&alert, format, None)?);
+        }
+    }
+    let publisher = Publisher::new(&servers, topic, &[])?;
+    let sent = send_all(&publisher, &messages, 1, None)?;
+    eprintln!(
+        "alertstream: published {sent} bundled alerts (ZTF, Fink, ELAsTiCC, ANTARES) to {topic}"
+    );
+
+    let group = format!("alertstream-demo-{}", std::process::id());
+    let mut config = ConsumerConfig::new(servers, group, &[topic]);
+    config.start = Start::Earliest;
+    config.session_timeout_ms = 6000;
+    let consumer = Consumer::new(config)?;
+    let sink = open_sink(&args.dir, LayoutArg::Fink, SaveFormatArg::Avro)?;
+    let options = StreamOptions {
+        limit: Some(sent),
+        idle_timeout: Some(Duration::from_secs(30)),
+        display: true,
+        progress: std::io::stderr().is_terminal(),
+        batch: 500,
+        batch_wait: Duration::from_millis(200),
+    };
+    let stop = stop_on_signals()?;
+    let stats = run_stream(consumer, Some(sink), &options, &stop)?;
+    report(&stats, Some(&args.dir));
+    eprintln!(
+        "alertstream: look at them with: alertstream inspect {}",
+        args.dir.display()
+    );
+    Ok(if stats.alerts == sent {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,255 @@
+//! Saving alerts durably: one file per alert, written in batches.
+//!
+//! Files are first written under temporary names ([`FileSink::stage`]);
+//! [`FileSink::flush`] then makes the whole batch durable: sync the file
+//! system, rename every file into place, sync again (the renames). Only after
+//! `flush` returns may the batch's offsets be committed. A file's name comes
+//! from the alert's ids, so an alert delivered twice rewrites the same file.
+
+use crate::alert::{Alert, Id, Survey};
+use crate::avro::container::write_container;
+use crate::error::{Error, Result};
+use crate::source::PoisonMessage;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Folder layout of saved alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// fink-client's: `DIR/<objectId>_<candid>.avro` (Rubin: `DIR/<diaSourceId>.avro`).
+    #[default]
+    Fink,
+    /// antares-client's: `DIR/<topic>/<alert id>.<ext>`.
+    Topic,
+}
+
+/// What a saved file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveFormat {
+    /// A one-record Avro container with the writer schema (BSON/JSON alerts: JSON).
+    #[default]
+    Avro,
+    /// The record as JSON.
+    Json,
+}
+
+/// Prefix of files not yet made durable; left over ones are removed at start.
+const TMP_PREFIX: &str = ".alertstream-tmp-";
+/// Poison messages are kept raw under this folder.
+pub const QUARANTINE_DIR: &str = "_quarantine";
+
+struct Staged {
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+/// Writes alerts as files under one folder; see the module documentation.
+pub struct FileSink {
+    dir: PathBuf,
+    layout: Layout,
+    format: SaveFormat,
+    staged: Vec<Staged>,
+    next_tmp: u64,
+}
+
+impl FileSink {
+    /// Creates the folder if needed and removes temporary files a crash left.
+    pub fn new(dir: impl Into<PathBuf>, layout: Layout, format: SaveFormat) -> Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        remove_stale_tmp(&dir, 2)?;
+        Ok(FileSink {
+            dir,
+            layout,
+            format,
+            staged: Vec::new(),
+            next_tmp: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of files written but not yet durable.
+    pub fn staged(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// Writes an alert under a temporary name; returns its final path.
+    pub fn stage(&mut self, alert: &Alert) -> Result<PathBuf> {
+        let (bytes, ext) = self.encode(alert);
+        let dest = self.dir.join(self.relative_path(alert, ext));
+        self.write_tmp(dest, &bytes)
+    }
+
+    /// Keeps an undecodable message raw as `_quarantine/<topic>-<partition>-<offset>.bin`.
+    pub fn stage_quarantine(&mut self, poison: &PoisonMessage) -> Result<PathBuf> {
+        let name = format!(
+            "{}-{}-{}.bin",
+            sanitize(&poison.topic),
+            poison.partition,
+            poison.offset
+        );
+        let dest = self.dir.join(QUARANTINE_DIR).join(name);
+        self.write_tmp(dest, &poison.payload)
+    }
+
+    /// Makes every staged file durable under its final name. Returns how many.
+    pub fn flush(&mut self) -> Result<usize> {
+        if self.staged.is_empty() {
+            return Ok(0);
+        }
+        sync_filesystem(&self.dir)?;
+        for s in &self.staged {
+            std::fs::rename(&s.tmp, &s.dest).map_err(|e| Error::io(&s.dest, e))?;
+        }
+        sync_filesystem(&self.dir)?;
+        let n = self.staged.len();
+        self.staged.clear();
+        Ok(n)
+    }
+
+    /// The file an alert is saved to, relative to the folder.
+    pub fn relative_path(&self, alert: &Alert, ext: &str) -> PathBuf {
+        let id = |i: Option<Id>| i.map(|i| sanitize(&i.to_string()));
+        let fallback = || match alert.kafka() {
+            Some(k) => format!("{}-{}-{}", sanitize(&k.topic), k.partition, k.offset),
+            None => "alert".to_owned(),
+        };
+        match self.layout {
+            Layout::Fink => {
+                let stem = match (alert.survey(), id(alert.object_id()), id(alert.alert_id())) {
+                    (Survey::Ztf, Some(object), Some(candid)) => format!("{object}_{candid}"),
+                    (_, _, Some(alert_id)) => alert_id,
+                    _ => fallback(),
+                };
+                PathBuf::from(format!("{stem}.{ext}"))
+            }
+            Layout::Topic => {
+                let topic = alert
+                    .kafka()
+                    .map_or("local".to_owned(), |k| sanitize(&k.topic));
+                let stem = id(alert.alert_id()).unwrap_or_else(fallback);
+                Path::new(&topic).join(format!("{stem}.{ext}"))
+            }
+        }
+    }
+
+    fn encode(&self, alert: &Alert) -> (Vec<u8>, &'static str) {
+        if self.format == SaveFormat::Avro {
+            if let (Some(schema), Some(datum)) = (alert.schema(), alert.avro_datum()) {
+                let fp = schema.fingerprint().to_le_bytes();
+                let mut sync = [0u8; 16];
+                sync[..8].copy_from_slice(&fp);
+                sync[8..].copy_from_slice(&fp);
+                return (write_container(schema.text(), &[&datum], sync), "avro");
+            }
+        }
+        let mut json = alert.to_json().into_bytes();
+        json.push(b'\n');
+        (json, "json")
+    }
+
+    fn write_tmp(&mut self, dest: PathBuf, bytes: &[u8]) -> Result<PathBuf> {
+        let parent = dest.parent().unwrap_or(&self.dir).to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let tmp = parent.join(format!(
+            "{TMP_PREFIX}{}-{}",
+            std::process::id(),
+            self.next_tmp
+        ));
+        self.next_tmp += 1;
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        self.staged.push(Staged {
+            tmp,
+            dest: dest.clone(),
+        });
+        Ok(dest)
+    }
+}
+
+impl Drop for FileSink {
+    /// Staged files that were never made durable are not alerts anyone was
+    /// told about: remove them.
+    fn drop(&mut self) {
+        for s in self.staged.drain(..) {
+            let _ = std::fs::remove_file(&s.tmp);
+        }
+    }
+}
+
+/// A file-name component from an id: letters, digits, `.`, `_`, `-` only.
+fn sanitize(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match clean.trim_start_matches('.') {
+        "" => "_".to_owned(),
+        rest => rest.to_owned(),
+    }
+}
+
+fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(TMP_PREFIX) {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        } else if depth > 0 && path.is_dir() {
+            remove_stale_tmp(&path, depth - 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Flushes everything written to the file system holding `dir`: one call
+/// instead of one fsync per file.
+#[cfg(target_os = "linux")]
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let handle = File::open(dir).map_err(|e| Error::io(dir, e))?;
+    // SAFETY: syncfs only reads the descriptor, which `handle` keeps open.
+    if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+        return Err(Error::io(dir, std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    fn sync_tree(dir: &Path) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                sync_tree(&path)?;
+            } else {
+                File::open(&path)?.sync_all()?;
+            }
+        }
+        File::open(dir)?.sync_all()
+    }
+    sync_tree(dir).map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitized_names_cannot_escape_the_folder() {
+        assert_eq!(sanitize("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(sanitize("ZTF18abc"), "ZTF18abc");
+        assert_eq!(sanitize("ztf_candidate:12"), "ztf_candidate_12");
+        assert_eq!(sanitize(""), "_");
+        assert_eq!(sanitize("..."), "_");
+    }
+}
