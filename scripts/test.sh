@@ -9,11 +9,31 @@ log() { printf '\n== %s\n' "$*" >&2; }
 log "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-# The registry test serves schemas with Python's http.server.
-if ! command -v python3 >/dev/null; then
-    log "installing python3"
-    apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+# librdkafka builds from source (C compiler, OpenSSL for SASL/TLS, zlib);
+# the registry test serves schemas with Python's http.server.
+missing=()
+for pkg in libssl-dev pkg-config zlib1g-dev python3 python3-venv make; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+command -v python3 >/dev/null && python3 -m venv --help >/dev/null 2>&1 && missing=("${missing[@]/python3-venv}")
+command -v python3 >/dev/null && missing=("${missing[@]/python3}")
+if [ -n "$(echo "${missing[@]}" | tr -d ' ')" ]; then
+    log "installing system packages: ${missing[*]}"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The real broker the streaming tests run against (built once, cached).
+log "Tansu broker"
+bash scripts/tansu.sh install
+
+# fink-client from PyPI, to prove it reads the alerts we save (cached venv).
+venv="$HOME/.cache/alertstream/fink-venv"
+if ! "$venv/bin/python" -c 'import fink_client' 2>/dev/null; then
+    log "installing fink-client into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet fink-client
+fi
+export ALERTSTREAM_FINK_PYTHON="$venv/bin/python"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

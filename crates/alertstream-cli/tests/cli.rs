@@ -1,33 +1,8 @@
 //! The `alertstream` binary as a user runs it: output, errors, exit codes.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(rel)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alertstream"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stdout_lines(o: &Output) -> Vec<String> {
-    String::from_utf8(o.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn path(rel: &str) -> String {
-    data(rel).display().to_string()
-}
+use common::{data, path, run, stdout_lines};
 
 #[test]
 fn decode_prints_one_json_object_per_alert_with_exact_ids() {

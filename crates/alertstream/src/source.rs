@@ -192,8 +192,12 @@ impl Consumer {
                 return Ok(Some(alert));
             }
             let left = deadline.saturating_duration_since(Instant::now());
+            // librdkafka also returns early after serving a group event.
             let Some(result) = self.kafka.poll(left) else {
-                return Ok(None);
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                continue;
             };
             let message = result.map_err(|e| Error::Kafka(e.to_string()))?;
             let meta = KafkaMeta {

@@ -1,0 +1,226 @@
+//! Shared by the CLI and streaming tests: paths, running the binary, and a
+//! real Tansu broker on a free port of 127.0.0.1.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(rel)
+}
+
+pub fn path(rel: &str) -> String {
+    data(rel).display().to_string()
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_alertstream"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+pub fn stdout_lines(o: &Output) -> Vec<String> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A fresh folder under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("alertstream-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The Tansu binary that scripts/tansu.sh installs.
+pub fn tansu_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("ALERTSTREAM_TANSU") {
+        return p.into();
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let p = Path::new(&home).join(".cache/alertstream/tansu/bin/tansu");
+    assert!(
+        p.exists(),
+        "Tansu is not installed: run `scripts/tansu.sh install` (scripts/test.sh does)"
+    );
+    p
+}
+
+/// A real Kafka-protocol broker (Tansu) on 127.0.0.1, stopped on drop.
+pub struct Tansu {
+    child: Child,
+    pub port: u16,
+    dir: TempDir,
+    engine: &'static str,
+}
+
+impl Tansu {
+    /// SQLite storage: correct resume and group semantics.
+    pub fn sqlite() -> Self {
+        Self::start("sqlite://tansu.db")
+    }
+
+    fn start(engine: &'static str) -> Self {
+        let dir = TempDir::new("tansu");
+        let port = free_port();
+        let child = Self::spawn(&dir.0, port, engine);
+        let t = Tansu {
+            child,
+            port,
+            dir,
+            engine,
+        };
+        t.wait_listening();
+        t
+    }
+
+    fn spawn(dir: &Path, port: u16, engine: &str) -> Child {
+        let url = format!("tcp://127.0.0.1:{port}");
+        Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", engine])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("tansu.log")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    fn wait_listening(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "Tansu did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("tansu.log")).unwrap_or_default()
+    }
+
+    pub fn servers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let out = Command::new(tansu_binary())
+            .args([
+                "topic",
+                "create",
+                name,
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "topic create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Publishes with the CLI; panics with its stderr if it fails.
+    pub fn publish(&self, topic: &str, format: &str, extra: &[&str], paths: &[&str]) {
+        let servers = self.servers();
+        let mut args = vec![
+            "publish",
+            "--servers",
+            &servers,
+            "--topic",
+            topic,
+            "--format",
+            format,
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(paths);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "publish: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `consume` arguments for this broker with quick group settings.
+    pub fn consume_args(&self, topic: &str, group: &str) -> Vec<String> {
+        [
+            "consume",
+            topic,
+            "--servers",
+            &self.servers(),
+            "--group",
+            group,
+            "--session-timeout-ms",
+            "6000",
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// Stops and starts again on the same port and database.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(&self.dir.0, self.port, self.engine);
+        self.wait_listening();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
