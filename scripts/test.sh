@@ -11,15 +11,13 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 # librdkafka builds from source (C compiler, OpenSSL for SASL/TLS, zlib);
 # the registry test serves schemas with Python's http.server.
-missing=()
-for pkg in libssl-dev pkg-config zlib1g-dev python3 python3-venv make; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-command -v python3 >/dev/null && python3 -m venv --help >/dev/null 2>&1 && missing=("${missing[@]/python3-venv}")
-command -v python3 >/dev/null && missing=("${missing[@]/python3}")
-if [ -n "$(echo "${missing[@]}" | tr -d ' ')" ]; then
-    log "installing system packages: ${missing[*]}"
-    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+need=()
+for pkg in libssl-dev zlib1g-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+for tool in pkg-config make python3; do command -v "$tool" >/dev/null || need+=("$tool"); done
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    log "installing system packages: ${need[*]}"
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 # The real broker the streaming tests run against (built once, cached).
