@@ -3,7 +3,7 @@
 
 use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
 use alertstream::sink::{FileSink, Layout, SaveFormat};
-use alertstream::source::{Consumer, ConsumerConfig, Start};
+use alertstream::source::{Checkpoint, Consumer, ConsumerConfig, Start};
 use alertstream::time::format_unix_utc;
 use alertstream::{Alert, Error};
 use anyhow::Context;
@@ -44,7 +44,10 @@ pub struct StreamStats {
     pub alerts: u64,
     pub quarantined: u64,
     pub bytes: u64,
+    /// The whole run, group join included.
     pub seconds: f64,
+    /// From the first alert to the end: the rate the stream was served at.
+    pub streaming_seconds: f64,
 }
 
 pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
@@ -96,12 +99,13 @@ pub fn open_sink(
 }
 
 pub fn report(stats: &StreamStats, saved: Option<&PathBuf>) {
-    let rate = stats.alerts as f64 / stats.seconds.max(1e-9);
+    let secs = stats.streaming_seconds.max(1e-9);
     let mut line = format!(
-        "alertstream: {} alerts in {:.1} s ({rate:.0} alerts/s, {:.1} MB/s)",
+        "alertstream: {} alerts in {:.1} s; {:.0} alerts/s, {:.1} MB/s since the first alert",
         stats.alerts,
         stats.seconds,
-        stats.bytes as f64 / stats.seconds.max(1e-9) / 1e6
+        stats.alerts as f64 / secs,
+        stats.bytes as f64 / secs / 1e6
     );
     if stats.quarantined > 0 {
         line += &format!(", {} undecodable message(s) quarantined", stats.quarantined);
@@ -139,9 +143,16 @@ pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// A batch being made durable on another thread, and the offsets it covers.
+struct InFlight {
+    flush: std::thread::JoinHandle<alertstream::Result<usize>>,
+    checkpoint: Checkpoint,
+}
+
 struct Stream<'a> {
     consumer: Consumer,
     sink: Option<FileSink>,
+    in_flight: Option<InFlight>,
     options: &'a StreamOptions,
     stats: StreamStats,
     oldest_unsaved: Option<Instant>,
@@ -161,6 +172,7 @@ pub fn run_stream(
     let mut s = Stream {
         consumer,
         sink,
+        in_flight: None,
         options,
         stats: StreamStats::default(),
         oldest_unsaved: None,
@@ -169,6 +181,7 @@ pub fn run_stream(
     };
     let mut last_alert = Instant::now();
     let mut last_progress = Instant::now();
+    let mut first_alert = None;
     while !stop.load(Ordering::Relaxed) && options.limit.is_none_or(|l| s.stats.alerts < l) {
         if options
             .idle_timeout
@@ -179,6 +192,7 @@ pub fn run_stream(
         match s.consumer.poll(Duration::from_millis(100)) {
             Ok(Some(alert)) => {
                 last_alert = Instant::now();
+                first_alert.get_or_insert(last_alert);
                 s.take(&alert)?;
             }
             Ok(None) => {}
@@ -188,19 +202,24 @@ pub fn run_stream(
             }
             Err(e) => s.warn_once(&e.to_string()),
         }
+        if s.in_flight.as_ref().is_some_and(|f| f.flush.is_finished()) {
+            s.finish_in_flight()?;
+        }
         if s.batch_due() {
-            s.make_durable_and_commit()?;
+            s.start_batch()?;
         }
         if options.progress && last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
             s.progress(start.elapsed().as_secs_f64());
         }
     }
-    s.make_durable_and_commit()?;
+    s.start_batch()?;
+    s.finish_in_flight()?;
     if options.progress {
         eprint!("\r\x1b[K");
     }
     s.stats.seconds = start.elapsed().as_secs_f64();
+    s.stats.streaming_seconds = first_alert.map_or(0.0, |t| t.elapsed().as_secs_f64());
     let Stream {
         consumer, stats, ..
     } = s;
@@ -244,16 +263,38 @@ impl Stream<'_> {
                 .is_some_and(|t| t.elapsed() >= self.options.batch_wait)
     }
 
-    /// The durability contract: files durable, then offsets committed.
-    fn make_durable_and_commit(&mut self) -> anyhow::Result<()> {
+    /// The durability contract: a batch's offsets are committed only after
+    /// its files are durable. Without --save, after its lines are written.
+    /// With --save, the batch is made durable on another thread while the
+    /// next one is consumed; one batch is in flight at most.
+    fn start_batch(&mut self) -> anyhow::Result<()> {
         self.out.flush().context("cannot write to stdout")?;
-        if let Some(sink) = &mut self.sink {
-            sink.flush()
-                .context("cannot make saved alerts durable; their offsets are not committed")?;
-        }
-        self.consumer.commit().context("cannot commit offsets")?;
         self.oldest_unsaved = None;
+        let Some(sink) = &mut self.sink else {
+            return self.consumer.commit().context("cannot commit offsets");
+        };
+        let batch = sink.take_batch();
+        let checkpoint = self.consumer.checkpoint();
+        self.finish_in_flight()?;
+        self.in_flight = Some(InFlight {
+            flush: std::thread::spawn(move || batch.make_durable()),
+            checkpoint,
+        });
         Ok(())
+    }
+
+    /// Waits for the batch in flight, then commits its offsets.
+    fn finish_in_flight(&mut self) -> anyhow::Result<()> {
+        let Some(InFlight { flush, checkpoint }) = self.in_flight.take() else {
+            return Ok(());
+        };
+        flush
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread saving alerts panicked"))?
+            .context("cannot make saved alerts durable; their offsets are not committed")?;
+        self.consumer
+            .commit_checkpoint(&checkpoint)
+            .context("cannot commit offsets")
     }
 
     fn warn_once(&mut self, message: &str) {

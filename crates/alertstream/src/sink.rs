@@ -97,17 +97,16 @@ impl FileSink {
 
     /// Makes every staged file durable under its final name. Returns how many.
     pub fn flush(&mut self) -> Result<usize> {
-        if self.staged.is_empty() {
-            return Ok(0);
+        self.take_batch().make_durable()
+    }
+
+    /// Hands the staged files over as a batch, to be made durable elsewhere
+    /// (e.g. on another thread, while the next batch is being written).
+    pub fn take_batch(&mut self) -> Batch {
+        Batch {
+            dir: self.dir.clone(),
+            staged: std::mem::take(&mut self.staged),
         }
-        sync_filesystem(&self.dir)?;
-        for s in &self.staged {
-            std::fs::rename(&s.tmp, &s.dest).map_err(|e| Error::io(&s.dest, e))?;
-        }
-        sync_filesystem(&self.dir)?;
-        let n = self.staged.len();
-        self.staged.clear();
-        Ok(n)
     }
 
     /// The file an alert is saved to, relative to the folder.
@@ -160,12 +159,43 @@ impl FileSink {
             self.next_tmp
         ));
         self.next_tmp += 1;
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        write_and_start_writeback(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
         self.staged.push(Staged {
             tmp,
             dest: dest.clone(),
         });
         Ok(dest)
+    }
+}
+
+/// Files written under temporary names, not yet durable. Dropping a batch
+/// without [`Batch::make_durable`] leaves temporary files that the next
+/// [`FileSink::new`] removes.
+pub struct Batch {
+    dir: PathBuf,
+    staged: Vec<Staged>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.staged.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.staged.is_empty()
+    }
+
+    /// Syncs the file system, renames every file into place, syncs again.
+    pub fn make_durable(self) -> Result<usize> {
+        if self.staged.is_empty() {
+            return Ok(0);
+        }
+        sync_filesystem(&self.dir)?;
+        for s in &self.staged {
+            std::fs::rename(&s.tmp, &s.dest).map_err(|e| Error::io(&s.dest, e))?;
+        }
+        sync_filesystem(&self.dir)?;
+        Ok(self.staged.len())
     }
 }
 
@@ -207,6 +237,22 @@ fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
         } else if depth > 0 && path.is_dir() {
             remove_stale_tmp(&path, depth - 1)?;
         }
+    }
+    Ok(())
+}
+
+/// Writes a file and asks the kernel to start writing it to disk now, without
+/// waiting: by the time the batch is synced, most of it is already there.
+fn write_and_start_writeback(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = File::create(path)?;
+    file.write_all(bytes)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is valid while `file` lives; the call only
+        // schedules writeback. Failure is harmless: syncfs covers the file.
+        unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
     }
     Ok(())
 }

@@ -1,0 +1,85 @@
+//! The ceilings the streaming benchmark compares against (scripts/bench-stream.sh):
+//!
+//! `raw_ceiling consume SERVERS TOPIC GROUP N` receives N messages with a bare
+//! librdkafka consumer (no decoding, no commits): what the broker and the
+//! client library can deliver.
+//!
+//! `raw_ceiling write DIR N FILE...` writes N files cycling over the given
+//! files' bytes, then syncs the file system once: what the disk can take.
+//!
+//! Both print one JSON line: messages/s, MB/s.
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("consume") if args.len() == 5 => {
+            consume(&args[1], &args[2], &args[3], args[4].parse().unwrap())
+        }
+        Some("write") if args.len() >= 4 => write(&args[1], args[2].parse().unwrap(), &args[3..]),
+        _ => {
+            eprintln!("usage: raw_ceiling consume SERVERS TOPIC GROUP N | write DIR N FILE...");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn report(what: &str, n: usize, bytes: usize, start: Instant) {
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"side\":\"{what}\",\"alerts\":{n},\"seconds\":{s},\"alerts_per_s\":{},\"mb_per_s\":{}}}",
+        n as f64 / s,
+        bytes as f64 / s / 1e6
+    );
+}
+
+fn consume(servers: &str, topic: &str, group: &str, n: usize) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let (mut count, mut bytes) = (0usize, 0usize);
+    let mut start = None;
+    while count < n {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
+            start.get_or_insert_with(Instant::now);
+            bytes += m.payload().map_or(0, <[u8]>::len);
+            count += 1;
+        }
+    }
+    report(
+        "raw librdkafka",
+        count,
+        bytes,
+        start.unwrap_or_else(Instant::now),
+    );
+}
+
+fn write(dir: &str, n: usize, files: &[String]) {
+    let payloads: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    std::fs::create_dir_all(dir).unwrap();
+    let start = Instant::now();
+    let mut bytes = 0;
+    for i in 0..n {
+        let p = &payloads[i % payloads.len()];
+        std::fs::write(format!("{dir}/{i}.avro"), p).unwrap();
+        bytes += p.len();
+    }
+    let status = std::process::Command::new("sync")
+        .arg("-f")
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    report("plain write + sync", n, bytes, start);
+}
