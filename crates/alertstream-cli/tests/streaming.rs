@@ -180,6 +180,14 @@ fn json_round_trip() {
     round_trip("json", &[&files[0], &files[1]], &[], &[]);
 }
 
+/// The alert ids of `--display` lines (fifth column).
+fn displayed_ids(o: &std::process::Output) -> Vec<String> {
+    stdout_lines(o)
+        .iter()
+        .map(|l| l.split_whitespace().nth(4).unwrap().to_owned())
+        .collect()
+}
+
 #[test]
 fn a_group_resumes_where_it_stopped() {
     let t = Tansu::sqlite();
@@ -194,13 +202,7 @@ fn a_group_resumes_where_it_stopped() {
         &["--display", "--limit", "5", "--timeout", "10"],
     );
     let second = consume(&t, "resume", "g", &["--display", "--timeout", "4"]);
-    let ids = |o: &std::process::Output| -> Vec<String> {
-        stdout_lines(o)
-            .iter()
-            .map(|l| l.split_whitespace().nth(4).unwrap().to_owned())
-            .collect()
-    };
-    let (a, b) = (ids(&first), ids(&second));
+    let (a, b) = (displayed_ids(&first), displayed_ids(&second));
     assert_eq!(a.len(), 5);
     assert_eq!(
         a.len() + b.len(),
@@ -238,13 +240,7 @@ fn two_consumers_share_a_four_partition_topic() {
         &refs,
     );
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    let ids = |o: &std::process::Output| -> Vec<String> {
-        stdout_lines(o)
-            .iter()
-            .map(|l| l.split_whitespace().nth(4).unwrap().to_owned())
-            .collect()
-    };
-    let (ia, ib) = (ids(&a), ids(&b));
+    let (ia, ib) = (displayed_ids(&a), displayed_ids(&b));
     let expected: BTreeSet<String> = alerts_of(&refs)
         .iter()
         .map(|a| a.alert_id().unwrap().to_string())
