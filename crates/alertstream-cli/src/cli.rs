@@ -120,9 +120,18 @@ pub struct BrokerArgs {
     /// Bootstrap servers, HOST:PORT[,HOST:PORT]
     #[arg(long, value_name = "HOST:PORT")]
     pub servers: String,
+    /// Give up with an error when no broker answers within this many seconds
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub connect_timeout: f64,
     /// Extra librdkafka property (repeatable), e.g. -X fetch.max.bytes=52428800
     #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_property)]
     pub properties: Vec<(String, String)>,
+}
+
+impl BrokerArgs {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.connect_timeout.max(0.1))
+    }
 }
 
 #[derive(Debug, Args)]

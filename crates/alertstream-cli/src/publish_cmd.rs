@@ -39,15 +39,16 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             failures += 1;
         }
     }
+    let timeout = args.broker.connect_timeout();
     if args.create_topic {
-        create_topic(
-            &args.broker.servers,
-            &args.topic,
-            args.partitions,
-            DELIVERY_TIMEOUT,
-        )?;
+        create_topic(&args.broker.servers, &args.topic, args.partitions, timeout)?;
     }
-    let publisher = Publisher::new(&args.broker.servers, &args.topic, &args.broker.properties)?;
+    let publisher = Publisher::new(
+        &args.broker.servers,
+        &args.topic,
+        &args.broker.properties,
+        timeout,
+    )?;
     let sent = send_all(&publisher, &messages, args.repeat, args.rate)?;
     eprintln!(
         "alertstream: published {sent} {} messages to {}",
@@ -149,7 +150,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             messages.push(encode(&alert, format, None)?);
         }
     }
-    let publisher = Publisher::new(&servers, topic, &[])?;
+    let publisher = Publisher::new(&servers, topic, &[], DELIVERY_TIMEOUT)?;
     let sent = send_all(&publisher, &messages, 1, None)?;
     eprintln!(
         "alertstream: published {sent} bundled alerts (ZTF, Fink, ELAsTiCC, ANTARES) to {topic}"

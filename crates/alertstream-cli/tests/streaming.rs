@@ -350,7 +350,9 @@ fn a_poison_message_is_quarantined_and_the_good_ones_saved() {
         path("ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"),
     ];
     t.publish("poison", "ztf", &[], &[&good[0]]);
-    let publisher = alertstream::publish::Publisher::new(&t.servers(), "poison", &[]).unwrap();
+    let publisher =
+        alertstream::publish::Publisher::new(&t.servers(), "poison", &[], Duration::from_secs(10))
+            .unwrap();
     let garbage = b"\x07this is not an alert".to_vec();
     publisher
         .send(&alertstream::publish::Message {
@@ -544,4 +546,85 @@ fn demo_runs_on_the_embedded_broker() {
     );
     assert_eq!(stdout_lines(&out).len(), 6);
     assert_eq!(saved_files(&dir.0).len(), 6);
+}
+
+#[test]
+fn an_unreachable_broker_is_a_clear_error_within_the_connect_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let servers = format!("127.0.0.1:{port}");
+    for args in [
+        vec![
+            "consume",
+            "t",
+            "--servers",
+            &servers,
+            "--group",
+            "g",
+            "--connect-timeout",
+            "3",
+        ],
+        vec![
+            "publish",
+            "--servers",
+            &servers,
+            "--topic",
+            "t",
+            "--format",
+            "ztf",
+            "--connect-timeout",
+            "3",
+            "x.avro",
+        ],
+    ] {
+        let start = Instant::now();
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            start.elapsed()
+        );
+        assert!(
+            stderr.contains(&format!(
+                "cannot reach a Kafka broker at {servers} within 3 s"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("Connection refused"),
+            "the cause is named: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_topic_is_named_with_the_topics_that_exist() {
+    let t = Tansu::sqlite();
+    t.create_topic("alpha", 1);
+    t.create_topic("beta", 1);
+    let out = common::bin()
+        .args(t.consume_args("gamma", "g"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("topic 'gamma' does not exist") && stderr.contains("alpha, beta"),
+        "{stderr}"
+    );
+    let regex = common::bin()
+        .args(t.consume_args("^al.*", "g"))
+        .args(["--timeout", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        regex.status.code(),
+        Some(0),
+        "a pattern may match nothing yet"
+    );
 }

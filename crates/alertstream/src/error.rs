@@ -71,6 +71,35 @@ pub enum Error {
     #[error("cannot publish: {0}")]
     Publish(String),
 
+    /// No broker answered.
+    #[error("cannot reach a Kafka broker at {servers} within {seconds} s: {reason}. Check --servers, the network, and that the broker is running")]
+    Unreachable {
+        servers: String,
+        seconds: u64,
+        reason: String,
+    },
+
+    /// The broker refused the credentials.
+    #[error("authentication failed for user {user} at {servers} (SASL {mechanism}): {reason}. Check the username and password")]
+    Authentication {
+        user: String,
+        servers: String,
+        mechanism: String,
+        reason: String,
+    },
+
+    /// The TLS handshake failed.
+    #[error("TLS connection to {servers} failed: {reason}. Check the CA (--ssl-ca-location) and the broker's certificate and host name")]
+    Tls { servers: String, reason: String },
+
+    /// A topic named by the user does not exist.
+    #[error("topic '{topic}' does not exist at {servers}; topics there: {available}")]
+    UnknownTopic {
+        topic: String,
+        servers: String,
+        available: String,
+    },
+
     /// Kafka client or broker error.
     #[error("Kafka: {0}")]
     Kafka(String),

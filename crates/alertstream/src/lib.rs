@@ -16,6 +16,7 @@
 
 pub mod alert;
 pub mod avro;
+mod broker;
 pub mod decode;
 pub mod document;
 pub mod error;

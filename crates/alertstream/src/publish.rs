@@ -3,10 +3,10 @@
 
 use crate::alert::Alert;
 use crate::avro::container::write_container;
+use crate::broker::{check_connection, ErrorContext, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -104,9 +104,17 @@ struct Deliveries {
     first_error: Mutex<Option<String>>,
 }
 
-struct Context(Arc<Deliveries>);
+struct Context(Arc<Deliveries>, ErrorLog);
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    fn error(&self, _: KafkaError, reason: &str) {
+        self.1.record(reason);
+    }
+
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
+        crate::broker::record_log(&self.1, level, message);
+    }
+}
 
 impl ProducerContext for Context {
     type DeliveryOpaque = ();
@@ -127,8 +135,16 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(servers: &str, topic: &str, properties: &[(String, String)]) -> Result<Self> {
+    /// Connects and checks that the topic exists (a clear error within
+    /// `connect_timeout` otherwise).
+    pub fn new(
+        servers: &str,
+        topic: &str,
+        properties: &[(String, String)],
+        connect_timeout: Duration,
+    ) -> Result<Self> {
         let deliveries = Arc::new(Deliveries::default());
+        let errors = ErrorLog::default();
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", servers)
@@ -138,9 +154,22 @@ impl Publisher {
         for (k, v) in properties {
             config.set(k, v);
         }
-        let producer = config
-            .create_with_context(Context(deliveries.clone()))
+        let producer: BaseProducer<Context> = config
+            .create_with_context(Context(deliveries.clone(), errors.clone()))
             .map_err(|e| Error::Kafka(format!("cannot create the producer: {e}")))?;
+        let identity =
+            Identity::from_properties(properties.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        check_connection(
+            producer.client(),
+            servers,
+            &identity,
+            &[topic.to_owned()],
+            connect_timeout,
+            &errors,
+            || {
+                producer.poll(Duration::from_millis(100));
+            },
+        )?;
         Ok(Publisher {
             producer,
             topic: topic.to_owned(),
@@ -195,10 +224,21 @@ impl Publisher {
 
 /// Creates a topic (replication factor 1). An existing topic is not an error.
 pub fn create_topic(servers: &str, topic: &str, partitions: i32, timeout: Duration) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+    let errors = ErrorLog::default();
+    let admin: AdminClient<ErrorContext> = ClientConfig::new()
         .set("bootstrap.servers", servers)
-        .create()
+        .create_with_context(ErrorContext(errors.clone()))
         .map_err(|e| Error::Kafka(format!("cannot create the admin client: {e}")))?;
+    let pause = || std::thread::sleep(Duration::from_millis(100));
+    check_connection(
+        admin.inner(),
+        servers,
+        &Identity::default(),
+        &[],
+        timeout,
+        &errors,
+        pause,
+    )?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let options = AdminOptions::new()
         .operation_timeout(Some(timeout))

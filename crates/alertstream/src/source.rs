@@ -8,6 +8,7 @@
 //! a crash before that re-delivers them, never loses them.
 
 use crate::alert::{Alert, KafkaMeta};
+use crate::broker::{check_connection, ErrorLog, Identity};
 use crate::decode::{Decoder, DecoderOptions};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -49,6 +50,8 @@ pub struct ConsumerConfig {
     pub fetch_wait_max_ms: u32,
     /// Group session timeout.
     pub session_timeout_ms: u32,
+    /// How long to wait for the broker before giving up with a clear error.
+    pub connect_timeout: Duration,
     /// Further librdkafka properties, applied last.
     pub properties: Vec<(String, String)>,
 }
@@ -64,6 +67,7 @@ impl ConsumerConfig {
             decoder: DecoderOptions::default(),
             fetch_wait_max_ms: 10,
             session_timeout_ms: 10_000,
+            connect_timeout: Duration::from_secs(30),
             properties: Vec::new(),
         }
     }
@@ -100,12 +104,21 @@ impl ConsumerConfig {
     }
 }
 
-/// librdkafka callbacks: keeps the latest total consumer lag.
+/// librdkafka callbacks: keeps the latest total consumer lag and error.
 struct Context {
     lag: Arc<AtomicI64>,
+    errors: ErrorLog,
 }
 
 impl ClientContext for Context {
+    fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
+        self.errors.record(reason);
+    }
+
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
+        crate::broker::record_log(&self.errors, level, message);
+    }
+
     fn stats(&self, statistics: Statistics) {
         let lag: i64 = statistics
             .topics
@@ -166,13 +179,36 @@ impl std::fmt::Debug for Consumer {
 }
 
 impl Consumer {
-    /// Connects, joins the group and subscribes.
+    /// Connects (failing with a clear error when the broker cannot be
+    /// reached, refuses the credentials, or lacks a named topic), joins the
+    /// group and subscribes.
     pub fn new(config: ConsumerConfig) -> Result<Self> {
         let lag = Arc::new(AtomicI64::new(-1));
+        let errors = ErrorLog::default();
         let kafka: BaseConsumer<Context> = config
             .client_config()
-            .create_with_context(Context { lag: lag.clone() })
+            .create_with_context(Context {
+                lag: lag.clone(),
+                errors: errors.clone(),
+            })
             .map_err(|e| Error::Kafka(format!("cannot create the consumer: {e}")))?;
+        let identity = Identity::from_properties(
+            config
+                .properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        check_connection(
+            kafka.client(),
+            &config.servers,
+            &identity,
+            &config.topics,
+            config.connect_timeout,
+            &errors,
+            || {
+                let _ = kafka.poll(Duration::from_millis(100));
+            },
+        )?;
         let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
         kafka
             .subscribe(&topics)
