@@ -1,5 +1,6 @@
 //! Command-line arguments: one struct per subcommand, shared option groups.
 
+use alertstream::security::{Mechanism, Protocol, Secret, Security};
 use alertstream::{DecoderOptions, Format};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -123,6 +124,24 @@ pub struct BrokerArgs {
     /// Give up with an error when no broker answers within this many seconds
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub connect_timeout: f64,
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    #[arg(long, default_value = "PLAINTEXT", value_parser = parse_protocol, value_name = "PROTOCOL")]
+    pub security_protocol: Protocol,
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a SASL protocol)
+    #[arg(long, default_value = "SCRAM-SHA-512", value_parser = parse_mechanism, value_name = "MECHANISM")]
+    pub sasl_mechanism: Mechanism,
+    /// SASL username
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the SASL password from the first line of stdin (else ALERTSTREAM_PASSWORD)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// CA bundle that signed the broker's certificate (default: the system's)
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca_location: Option<PathBuf>,
+    /// DANGEROUS: accept any TLS certificate and host name (man-in-the-middle possible)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
     /// Extra librdkafka property (repeatable), e.g. -X fetch.max.bytes=52428800
     #[arg(short = 'X', long = "property", value_name = "KEY=VALUE", value_parser = parse_property)]
     pub properties: Vec<(String, String)>,
@@ -132,6 +151,37 @@ impl BrokerArgs {
     pub fn connect_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.connect_timeout.max(0.1))
     }
+
+    /// Security settings; the password comes from stdin or the environment,
+    /// never from the command line (where `ps` would show it).
+    pub fn security(&self) -> anyhow::Result<Security> {
+        let password = if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            Some(Secret::new(line.trim_end_matches(['\r', '\n'])))
+        } else {
+            std::env::var("ALERTSTREAM_PASSWORD").ok().map(Secret::new)
+        };
+        if self.insecure_skip_tls_verify {
+            eprintln!("alertstream: WARNING: TLS certificate and host-name verification is OFF (--insecure-skip-tls-verify)");
+        }
+        Ok(Security {
+            protocol: self.security_protocol,
+            mechanism: self.sasl_mechanism,
+            username: self.username.clone(),
+            password,
+            ssl_ca_location: self.ssl_ca_location.clone(),
+            skip_tls_verification: self.insecure_skip_tls_verify,
+        })
+    }
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    s.parse()
+}
+
+fn parse_mechanism(s: &str) -> Result<Mechanism, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]

@@ -62,6 +62,7 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     config.session_timeout_ms = args.session_timeout_ms;
     config.properties = args.broker.properties.clone();
     config.connect_timeout = args.broker.connect_timeout();
+    config.security = args.broker.security()?;
     let consumer = Consumer::new(config).context("cannot start consuming")?;
     let sink = match &args.save {
         Some(dir) => Some(open_sink(dir, args.layout, args.save_format)?),

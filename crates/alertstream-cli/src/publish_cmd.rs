@@ -5,6 +5,7 @@ use crate::cli::{DemoArgs, LayoutArg, PublishArgs, SaveFormatArg};
 use crate::consume_cmd::{open_sink, report, run_stream, stop_on_signals, StreamOptions};
 use crate::decode_cmd::files_under;
 use alertstream::publish::{create_topic, encode, Message, Publisher};
+use alertstream::security::Security;
 use alertstream::source::{Consumer, ConsumerConfig, Start};
 use alertstream::{Decoder, DecoderOptions, Format};
 use anyhow::Context;
@@ -40,12 +41,15 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let timeout = args.broker.connect_timeout();
+    let security = args.broker.security()?;
+    let servers = &args.broker.servers;
     if args.create_topic {
-        create_topic(&args.broker.servers, &args.topic, args.partitions, timeout)?;
+        create_topic(servers, &security, &args.topic, args.partitions, timeout)?;
     }
     let publisher = Publisher::new(
-        &args.broker.servers,
+        servers,
         &args.topic,
+        &security,
         &args.broker.properties,
         timeout,
     )?;
@@ -124,7 +128,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mock;
     let servers = match &args.servers {
         Some(s) => {
-            create_topic(s, topic, 1, DELIVERY_TIMEOUT)?;
+            create_topic(s, &Security::default(), topic, 1, DELIVERY_TIMEOUT)?;
             s.clone()
         }
         None => {
@@ -150,7 +154,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             messages.push(encode(&alert, format, None)?);
         }
     }
-    let publisher = Publisher::new(&servers, topic, &[], DELIVERY_TIMEOUT)?;
+    let publisher = Publisher::new(&servers, topic, &Security::default(), &[], DELIVERY_TIMEOUT)?;
     let sent = send_all(&publisher, &messages, 1, None)?;
     eprintln!(
         "alertstream: published {sent} bundled alerts (ZTF, Fink, ELAsTiCC, ANTARES) to {topic}"

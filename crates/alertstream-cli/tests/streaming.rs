@@ -350,9 +350,14 @@ fn a_poison_message_is_quarantined_and_the_good_ones_saved() {
         path("ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"),
     ];
     t.publish("poison", "ztf", &[], &[&good[0]]);
-    let publisher =
-        alertstream::publish::Publisher::new(&t.servers(), "poison", &[], Duration::from_secs(10))
-            .unwrap();
+    let publisher = alertstream::publish::Publisher::new(
+        &t.servers(),
+        "poison",
+        &Default::default(),
+        &[],
+        Duration::from_secs(10),
+    )
+    .unwrap();
     let garbage = b"\x07this is not an alert".to_vec();
     publisher
         .send(&alertstream::publish::Message {

@@ -3,6 +3,7 @@
 //! retry loop.
 
 use crate::error::{Error, Result};
+use crate::security::Security;
 use rdkafka::client::Client;
 use rdkafka::ClientContext;
 use std::sync::{Arc, Mutex};
@@ -65,12 +66,16 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    pub fn from_properties<'a>(properties: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut id = Identity::default();
+    /// From the security settings, overridden by raw librdkafka properties.
+    pub fn of(security: &Security, properties: &[(String, String)]) -> Self {
+        let mut id = Identity {
+            user: security.username.clone(),
+            mechanism: Some(security.mechanism.name().to_owned()),
+        };
         for (k, v) in properties {
-            match k {
-                "sasl.username" => id.user = Some(v.to_owned()),
-                "sasl.mechanism" | "sasl.mechanisms" => id.mechanism = Some(v.to_owned()),
+            match k.as_str() {
+                "sasl.username" => id.user = Some(v.clone()),
+                "sasl.mechanism" | "sasl.mechanisms" => id.mechanism = Some(v.clone()),
                 _ => {}
             }
         }

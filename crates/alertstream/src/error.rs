@@ -100,6 +100,10 @@ pub enum Error {
         available: String,
     },
 
+    /// A configuration that cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
+
     /// Kafka client or broker error.
     #[error("Kafka: {0}")]
     Kafka(String),

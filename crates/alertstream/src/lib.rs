@@ -23,6 +23,7 @@ pub mod error;
 pub mod format;
 pub mod publish;
 pub mod schema;
+pub mod security;
 pub mod sink;
 pub mod source;
 pub mod time;

@@ -6,6 +6,7 @@ use crate::avro::container::write_container;
 use crate::broker::{check_connection, ErrorContext, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::format::Format;
+use crate::security::Security;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
@@ -140,6 +141,7 @@ impl Publisher {
     pub fn new(
         servers: &str,
         topic: &str,
+        security: &Security,
         properties: &[(String, String)],
         connect_timeout: Duration,
     ) -> Result<Self> {
@@ -151,14 +153,13 @@ impl Publisher {
             .set("client.id", "alertstream-publish")
             .set("message.max.bytes", "10000000")
             .set("linger.ms", "5");
-        for (k, v) in properties {
+        for (k, v) in security.properties()?.iter().chain(properties) {
             config.set(k, v);
         }
         let producer: BaseProducer<Context> = config
             .create_with_context(Context(deliveries.clone(), errors.clone()))
             .map_err(|e| Error::Kafka(format!("cannot create the producer: {e}")))?;
-        let identity =
-            Identity::from_properties(properties.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let identity = Identity::of(security, properties);
         check_connection(
             producer.client(),
             servers,
@@ -223,10 +224,20 @@ impl Publisher {
 }
 
 /// Creates a topic (replication factor 1). An existing topic is not an error.
-pub fn create_topic(servers: &str, topic: &str, partitions: i32, timeout: Duration) -> Result<()> {
+pub fn create_topic(
+    servers: &str,
+    security: &Security,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<()> {
     let errors = ErrorLog::default();
-    let admin: AdminClient<ErrorContext> = ClientConfig::new()
-        .set("bootstrap.servers", servers)
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", servers);
+    for (k, v) in security.properties()? {
+        config.set(k, v);
+    }
+    let admin: AdminClient<ErrorContext> = config
         .create_with_context(ErrorContext(errors.clone()))
         .map_err(|e| Error::Kafka(format!("cannot create the admin client: {e}")))?;
     let pause = || std::thread::sleep(Duration::from_millis(100));

@@ -11,6 +11,7 @@ use crate::alert::{Alert, KafkaMeta};
 use crate::broker::{check_connection, ErrorLog, Identity};
 use crate::decode::{Decoder, DecoderOptions};
 use crate::error::{Error, Result};
+use crate::security::Security;
 use bytes::Bytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext};
@@ -50,6 +51,8 @@ pub struct ConsumerConfig {
     pub fetch_wait_max_ms: u32,
     /// Group session timeout.
     pub session_timeout_ms: u32,
+    /// Authentication and encryption.
+    pub security: Security,
     /// How long to wait for the broker before giving up with a clear error.
     pub connect_timeout: Duration,
     /// Further librdkafka properties, applied last.
@@ -68,12 +71,16 @@ impl ConsumerConfig {
             fetch_wait_max_ms: 10,
             session_timeout_ms: 10_000,
             connect_timeout: Duration::from_secs(30),
+            security: Security::default(),
             properties: Vec::new(),
         }
     }
 
-    fn client_config(&self) -> ClientConfig {
+    fn client_config(&self) -> Result<ClientConfig> {
         let mut c = ClientConfig::new();
+        for (k, v) in self.security.properties()? {
+            c.set(k, v);
+        }
         c.set("bootstrap.servers", &self.servers)
             .set("group.id", &self.group)
             .set("client.id", "alertstream")
@@ -100,7 +107,7 @@ impl ConsumerConfig {
         for (k, v) in &self.properties {
             c.set(k, v);
         }
-        c
+        Ok(c)
     }
 }
 
@@ -186,18 +193,13 @@ impl Consumer {
         let lag = Arc::new(AtomicI64::new(-1));
         let errors = ErrorLog::default();
         let kafka: BaseConsumer<Context> = config
-            .client_config()
+            .client_config()?
             .create_with_context(Context {
                 lag: lag.clone(),
                 errors: errors.clone(),
             })
             .map_err(|e| Error::Kafka(format!("cannot create the consumer: {e}")))?;
-        let identity = Identity::from_properties(
-            config
-                .properties
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
+        let identity = Identity::of(&config.security, &config.properties);
         check_connection(
             kafka.client(),
             &config.servers,

@@ -87,6 +87,7 @@ pub struct Tansu {
     pub port: u16,
     dir: TempDir,
     engine: &'static str,
+    authentication: bool,
 }
 
 impl Tansu {
@@ -98,29 +99,54 @@ impl Tansu {
     fn start(engine: &'static str) -> Self {
         let dir = TempDir::new("tansu");
         let port = free_port();
-        let child = Self::spawn(&dir.0, port, engine);
+        let child = Self::spawn(&dir.0, port, engine, false);
         let t = Tansu {
             child,
             port,
             dir,
             engine,
+            authentication: false,
         };
         t.wait_listening();
         t
     }
 
-    fn spawn(dir: &Path, port: u16, engine: &str) -> Child {
+    /// SQLite storage with SASL/SCRAM required: the users are created on an
+    /// open broker, which then restarts with `--authentication`.
+    pub fn with_users(users: &[(&str, &str, &str)]) -> Self {
+        let mut t = Self::sqlite();
+        for (user, password, mechanism) in users {
+            let out = Command::new(tansu_binary())
+                .args(["user", "create", user, password, "--mechanism", mechanism])
+                .args(["--broker", &format!("tcp://127.0.0.1:{}", t.port)])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "user create: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        t.authentication = true;
+        t.restart();
+        t
+    }
+
+    fn spawn(dir: &Path, port: u16, engine: &str, authentication: bool) -> Child {
         let url = format!("tcp://127.0.0.1:{port}");
-        Command::new(tansu_binary())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", engine])
-            .current_dir(dir)
+        let mut c = Command::new(tansu_binary());
+        c.args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", engine]);
+        if authentication {
+            c.arg("--authentication");
+        }
+        c.current_dir(dir)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("tansu.log")).unwrap())
             .spawn()
@@ -162,6 +188,42 @@ impl Tansu {
         assert!(
             out.status.success(),
             "topic create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Creates a topic through alertstream with SASL credentials.
+    pub fn create_topic_as(&self, name: &str, user: &str, password: &str) {
+        use std::io::Write;
+        let servers = self.servers();
+        let mut child = bin()
+            .args([
+                "publish",
+                "--servers",
+                &servers,
+                "--topic",
+                name,
+                "--format",
+                "json",
+                "--create-topic",
+            ])
+            .args([
+                "--security-protocol",
+                "SASL_PLAINTEXT",
+                "--username",
+                user,
+                "--password-stdin",
+            ])
+            .arg(data("antares/1262927.json"))
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "create topic: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -209,7 +271,7 @@ impl Tansu {
     /// Stops and starts again on the same port and database.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Self::spawn(&self.dir.0, self.port, self.engine);
+        self.child = Self::spawn(&self.dir.0, self.port, self.engine, self.authentication);
         self.wait_listening();
     }
 

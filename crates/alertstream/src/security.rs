@@ -1,0 +1,272 @@
+//! How a client authenticates and encrypts: SASL (PLAIN, SCRAM-SHA-256,
+//! SCRAM-SHA-512) over plaintext or TLS, with certificate and host-name
+//! verification on unless explicitly disabled. Secrets never print.
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A password or other secret: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for handing to librdkafka only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Kafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Plaintext => "PLAINTEXT",
+            Protocol::Ssl => "SSL",
+            Protocol::SaslPlaintext => "SASL_PLAINTEXT",
+            Protocol::SaslSsl => "SASL_SSL",
+        }
+    }
+
+    fn uses_tls(self) -> bool {
+        matches!(self, Protocol::Ssl | Protocol::SaslSsl)
+    }
+
+    fn uses_sasl(self) -> bool {
+        matches!(self, Protocol::SaslPlaintext | Protocol::SaslSsl)
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Protocol::Plaintext,
+            Protocol::Ssl,
+            Protocol::SaslPlaintext,
+            Protocol::SaslSsl,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            format!("unknown security protocol '{s}' (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)")
+        })
+    }
+}
+
+/// SASL mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mechanism {
+    Plain,
+    ScramSha256,
+    #[default]
+    ScramSha512,
+}
+
+impl Mechanism {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+impl FromStr for Mechanism {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Mechanism::Plain,
+            Mechanism::ScramSha256,
+            Mechanism::ScramSha512,
+        ]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            format!("unknown SASL mechanism '{s}' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+        })
+    }
+}
+
+/// Everything about authentication and encryption of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub protocol: Protocol,
+    pub mechanism: Mechanism,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// CA bundle to verify the broker's certificate; found in the system's
+    /// usual places when not given.
+    pub ssl_ca_location: Option<PathBuf>,
+    /// Turns certificate and host-name verification off. Dangerous.
+    pub skip_tls_verification: bool,
+}
+
+/// Where distributions keep their CA bundle.
+const SYSTEM_CA_BUNDLES: [&str; 5] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+];
+
+impl Security {
+    /// librdkafka properties for this configuration.
+    pub fn properties(&self) -> Result<Vec<(String, String)>> {
+        let mut p = vec![(
+            "security.protocol".to_owned(),
+            self.protocol.name().to_owned(),
+        )];
+        if self.protocol.uses_sasl() {
+            let (Some(user), Some(password)) = (&self.username, &self.password) else {
+                return Err(Error::Config(format!(
+                    "{} needs a username and a password (--username, and --password-stdin or ALERTSTREAM_PASSWORD)",
+                    self.protocol.name()
+                )));
+            };
+            p.push(("sasl.mechanism".into(), self.mechanism.name().into()));
+            p.push(("sasl.username".into(), user.clone()));
+            p.push(("sasl.password".into(), password.expose().to_owned()));
+        }
+        if self.protocol.uses_tls() {
+            if self.skip_tls_verification {
+                p.push(("enable.ssl.certificate.verification".into(), "false".into()));
+                p.push((
+                    "ssl.endpoint.identification.algorithm".into(),
+                    "none".into(),
+                ));
+            } else {
+                p.push((
+                    "ssl.endpoint.identification.algorithm".into(),
+                    "https".into(),
+                ));
+            }
+            let ca = match &self.ssl_ca_location {
+                Some(ca) if !ca.is_file() => {
+                    return Err(Error::Config(format!("CA file {} does not exist", ca.display())))
+                }
+                Some(ca) => ca.clone(),
+                None => find_system_ca().ok_or_else(|| {
+                    Error::Config(format!(
+                        "TLS needs a CA bundle and none was found in {}; pass --ssl-ca-location FILE",
+                        SYSTEM_CA_BUNDLES.join(", ")
+                    ))
+                })?,
+            };
+            p.push(("ssl.ca.location".into(), ca.display().to_string()));
+        }
+        Ok(p)
+    }
+}
+
+fn find_system_ca() -> Option<PathBuf> {
+    SYSTEM_CA_BUNDLES
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(s: &Security) -> std::collections::BTreeMap<String, String> {
+        s.properties().unwrap().into_iter().collect()
+    }
+
+    #[test]
+    fn sasl_plain_over_tls_configures_librdkafka_and_verifies_by_default() {
+        let s = Security {
+            protocol: Protocol::SaslSsl,
+            mechanism: Mechanism::Plain,
+            username: Some("antares-key".into()),
+            password: Some(Secret::new("s3cret")),
+            ssl_ca_location: None,
+            skip_tls_verification: false,
+        };
+        let p = props(&s);
+        assert_eq!(p["security.protocol"], "SASL_SSL");
+        assert_eq!(p["sasl.mechanism"], "PLAIN");
+        assert_eq!(p["sasl.username"], "antares-key");
+        assert_eq!(p["sasl.password"], "s3cret");
+        assert_eq!(p["ssl.endpoint.identification.algorithm"], "https");
+        assert!(!p.contains_key("enable.ssl.certificate.verification"));
+        assert!(
+            Path::new(&p["ssl.ca.location"]).is_file(),
+            "a system CA bundle is found"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Security {
+            password: Some(Secret::new("hunter2")),
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(Secret::new("hunter2").to_string(), "***");
+    }
+
+    #[test]
+    fn sasl_without_password_or_missing_ca_is_a_clear_error() {
+        let s = Security {
+            protocol: Protocol::SaslPlaintext,
+            username: Some("u".into()),
+            ..Default::default()
+        };
+        assert!(s
+            .properties()
+            .unwrap_err()
+            .to_string()
+            .contains("--password-stdin"));
+        let s = Security {
+            protocol: Protocol::Ssl,
+            ssl_ca_location: Some("/nonexistent/ca.pem".into()),
+            ..Default::default()
+        };
+        assert!(s
+            .properties()
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/ca.pem"));
+    }
+
+    #[test]
+    fn skipping_verification_must_be_explicit() {
+        let s = Security {
+            protocol: Protocol::Ssl,
+            skip_tls_verification: true,
+            ..Default::default()
+        };
+        assert_eq!(props(&s)["enable.ssl.certificate.verification"], "false");
+    }
+}
