@@ -126,3 +126,201 @@ fn a_wrong_password_is_a_clear_error_within_30_s() {
     assert!(stderr.contains(&expected), "{stderr}");
     assert_no_secret(&out, "wrong-password");
 }
+
+/// A CA and a certificate for 127.0.0.1 it signed, made with openssl.
+fn make_ca(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let subject = format!("/CN=alertstream test {name}");
+    openssl(
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject,
+        ]
+        .iter()
+        .copied()
+        .chain([
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ])
+        .collect::<Vec<_>>(),
+    );
+    dir.join(format!("{name}.pem"))
+}
+
+fn make_broker_cert(dir: &std::path::Path, ca: &str) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let ca_key = format!("{ca}.key");
+    let ca_pem = format!("{ca}.pem");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        &ca_pem,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+    ]
+    .iter()
+    .copied()
+    .chain(["-out", "broker.pem", "-days", "2", "-extfile", "ext.cnf"])
+    .collect::<Vec<_>>());
+}
+
+/// socat terminating TLS on `tls_port` in front of the broker's plain port.
+struct TlsFront(std::process::Child);
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tls_front(dir: &std::path::Path, tls_port: u16, backend: u16) -> TlsFront {
+    let listen = format!(
+        "OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,fork,reuseaddr,cert={},key={},verify=0",
+        dir.join("broker.pem").display(),
+        dir.join("broker.key").display()
+    );
+    let child = Command::new("socat")
+        .args([&listen, &format!("TCP:127.0.0.1:{backend}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("socat runs (scripts/test.sh installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+        assert!(Instant::now() < deadline, "socat did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    TlsFront(child)
+}
+
+#[test]
+fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
+    let certs = common::TempDir::new("tls");
+    make_ca(&certs.0, "ca");
+    make_broker_cert(&certs.0, "ca");
+    let wrong_ca = make_ca(&certs.0, "other-ca");
+    let tls_port = common::free_port();
+    let t = Tansu::with_users_advertising(&[("dave", PASSWORD, "scram512")], Some(tls_port));
+    let _front = tls_front(&certs.0, tls_port, t.port);
+    let servers = format!("127.0.0.1:{tls_port}");
+    let tls = |ca: &std::path::Path| -> Vec<String> {
+        [
+            "--servers",
+            &servers,
+            "--security-protocol",
+            "SASL_SSL",
+            "--sasl-mechanism",
+            "SCRAM-SHA-512",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            [
+                "--username",
+                "dave",
+                "--password-stdin",
+                "--ssl-ca-location",
+            ]
+            .map(String::from),
+        )
+        .chain([ca.display().to_string()])
+        .collect()
+    };
+    let good_ca = certs.0.join("ca.pem");
+
+    let mut publish = common::bin();
+    publish
+        .args([
+            "publish",
+            "--topic",
+            "tls",
+            "--format",
+            "ztf",
+            "--create-topic",
+        ])
+        .args(tls(&good_ca));
+    publish.arg(path("ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"));
+    let out = with_password(publish, PASSWORD);
+    assert!(
+        out.status.success(),
+        "publish over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut consume = common::bin();
+    consume.args([
+        "consume",
+        "tls",
+        "--group",
+        "g",
+        "--display",
+        "--timeout",
+        "4",
+        "--session-timeout-ms",
+        "6000",
+    ]);
+    consume.args(tls(&good_ca));
+    let out = with_password(consume, PASSWORD);
+    assert!(
+        out.status.success(),
+        "consume over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::stdout_lines(&out).len(), 1);
+
+    let mut wrong = common::bin();
+    wrong
+        .args(["consume", "tls", "--group", "g2", "--connect-timeout", "5"])
+        .args(tls(&wrong_ca));
+    let out = with_password(wrong, PASSWORD);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("TLS connection to {servers} failed")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("certificate verify failed"),
+        "says why: {stderr}"
+    );
+}

@@ -144,16 +144,17 @@ pub(crate) fn check_connection<C: ClientContext>(
 
 fn explain(servers: &str, identity: &Identity, timeout: Duration, reason: String) -> Error {
     let lower = reason.to_ascii_lowercase();
-    if lower.contains("authentication") || lower.contains("sasl") {
+    // Broker addresses look like sasl_ssl://host: match the causes, not the scheme.
+    if lower.contains("ssl handshake") || lower.contains("certificate") {
+        Error::Tls {
+            servers: servers.to_owned(),
+            reason,
+        }
+    } else if lower.contains("sasl authentication") || lower.contains("authentication failed") {
         Error::Authentication {
             user: identity.user.clone().unwrap_or_else(|| "(none)".into()),
             servers: servers.to_owned(),
             mechanism: identity.mechanism.clone().unwrap_or_else(|| "PLAIN".into()),
-            reason,
-        }
-    } else if lower.contains("ssl") || lower.contains("certificate") || lower.contains("tls") {
-        Error::Tls {
-            servers: servers.to_owned(),
             reason,
         }
     } else {

@@ -59,7 +59,7 @@ impl Drop for TempDir {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -88,6 +88,8 @@ pub struct Tansu {
     dir: TempDir,
     engine: &'static str,
     authentication: bool,
+    /// The port clients are told to use (a TLS front), when not `port`.
+    advertised_port: u16,
 }
 
 impl Tansu {
@@ -99,13 +101,14 @@ impl Tansu {
     fn start(engine: &'static str) -> Self {
         let dir = TempDir::new("tansu");
         let port = free_port();
-        let child = Self::spawn(&dir.0, port, engine, false);
+        let child = Self::spawn(&dir.0, port, port, engine, false);
         let t = Tansu {
             child,
             port,
             dir,
             engine,
             authentication: false,
+            advertised_port: port,
         };
         t.wait_listening();
         t
@@ -114,6 +117,15 @@ impl Tansu {
     /// SQLite storage with SASL/SCRAM required: the users are created on an
     /// open broker, which then restarts with `--authentication`.
     pub fn with_users(users: &[(&str, &str, &str)]) -> Self {
+        Self::with_users_advertising(users, None)
+    }
+
+    /// Like [`Tansu::with_users`], telling clients to connect to
+    /// `advertised_port` (where a TLS terminator forwards to the broker).
+    pub fn with_users_advertising(
+        users: &[(&str, &str, &str)],
+        advertised_port: Option<u16>,
+    ) -> Self {
         let mut t = Self::sqlite();
         for (user, password, mechanism) in users {
             let out = Command::new(tansu_binary())
@@ -128,19 +140,21 @@ impl Tansu {
             );
         }
         t.authentication = true;
+        t.advertised_port = advertised_port.unwrap_or(t.port);
         t.restart();
         t
     }
 
-    fn spawn(dir: &Path, port: u16, engine: &str, authentication: bool) -> Child {
+    fn spawn(dir: &Path, port: u16, advertised: u16, engine: &str, authentication: bool) -> Child {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
         let mut c = Command::new(tansu_binary());
         c.args([
             "broker",
             "--listener-url",
             &url,
             "--advertised-listener-url",
-            &url,
+            &advertised,
         ])
         .args(["--storage-engine", engine]);
         if authentication {
@@ -271,7 +285,13 @@ impl Tansu {
     /// Stops and starts again on the same port and database.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Self::spawn(&self.dir.0, self.port, self.engine, self.authentication);
+        self.child = Self::spawn(
+            &self.dir.0,
+            self.port,
+            self.advertised_port,
+            self.engine,
+            self.authentication,
+        );
         self.wait_listening();
     }
 
