@@ -1,5 +1,6 @@
 //! Command-line arguments: one struct per subcommand, shared option groups.
 
+use alertstream::admin::{Connection, ResetTo};
 use alertstream::security::{Mechanism, Protocol, Secret, Security};
 use alertstream::{DecoderOptions, Format};
 use clap::{Args, Parser, Subcommand};
@@ -50,6 +51,21 @@ pub enum Command {
         alertstream publish --servers 127.0.0.1:9092 --topic rubin --format confluent \\\n      \
         --schema-dir tests/data/rubin/schema tests/data/rubin/wire_format")]
     Publish(PublishArgs),
+    /// List the broker's topics with their partition counts
+    #[command(
+        after_help = "Examples:\n  alertstream topics --servers 127.0.0.1:9092\n  alertstream topics --servers HOST:9092 --json"
+    )]
+    Topics(TopicsArgs),
+    /// Show a group's committed offset, high watermark and lag per partition
+    #[command(
+        after_help = "Examples:\n  alertstream lag --servers 127.0.0.1:9092 --group me\n  alertstream lag --servers HOST:9092 --group me --topic ztf --json"
+    )]
+    Lag(LagArgs),
+    /// Move a group's committed offsets (stop its consumers first)
+    #[command(after_help = "Examples:\n  \
+        alertstream reset --servers 127.0.0.1:9092 --group me --topic ztf --to earliest\n  \
+        alertstream reset --servers HOST:9092 --group me --topic ztf --to 2026-11-20T00:00:00Z")]
+    Reset(ResetArgs),
     /// Run a whole stream on the bundled alerts: embedded broker, publish, consume, save
     #[command(after_help = "Examples:\n  \
         alertstream demo\n  \
@@ -150,6 +166,16 @@ pub struct BrokerArgs {
 impl BrokerArgs {
     pub fn connect_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.connect_timeout.max(0.1))
+    }
+
+    /// Everything needed to reach the broker.
+    pub fn connection(&self) -> anyhow::Result<Connection> {
+        Ok(Connection {
+            servers: self.servers.clone(),
+            security: self.security()?,
+            properties: self.properties.clone(),
+            connect_timeout: self.connect_timeout(),
+        })
     }
 
     /// Security settings; the password comes from stdin or the environment,
@@ -304,4 +330,55 @@ fn parse_property(s: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .filter(|(k, _)| !k.is_empty())
         .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// One JSON object per topic
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[arg(long)]
+    pub group: String,
+    /// Only these topics (default: every topic the group committed on)
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// One JSON object per partition
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    #[arg(long)]
+    pub group: String,
+    /// Topics whose offsets move (repeatable)
+    #[arg(long = "topic", value_name = "TOPIC", required = true)]
+    pub topics: Vec<String>,
+    /// earliest, latest, or a UTC time (2026-11-20T00:00:00Z) / milliseconds since the epoch
+    #[arg(long, value_parser = parse_reset, value_name = "WHERE")]
+    pub to: ResetTo,
+}
+
+fn parse_reset(s: &str) -> Result<ResetTo, String> {
+    match s {
+        "earliest" => Ok(ResetTo::Earliest),
+        "latest" => Ok(ResetTo::Latest),
+        t => alertstream::time::parse_utc_millis(t)
+            .map(ResetTo::Timestamp)
+            .ok_or_else(|| {
+                format!(
+                    "expected earliest, latest or a UTC time like 2026-11-20T00:00:00Z, got '{t}'"
+                )
+            }),
+    }
 }

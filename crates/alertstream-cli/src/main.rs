@@ -1,5 +1,6 @@
 //! `alertstream`: a thin command-line layer over the alertstream library.
 
+mod admin_cmd;
 mod cli;
 mod consume_cmd;
 mod decode_cmd;
@@ -15,6 +16,9 @@ fn main() -> ExitCode {
         cli::Command::Consume(a) => consume_cmd::consume(a),
         cli::Command::Publish(a) => publish_cmd::publish(a),
         cli::Command::Demo(a) => publish_cmd::demo(a),
+        cli::Command::Topics(a) => admin_cmd::topics(a),
+        cli::Command::Lag(a) => admin_cmd::lag(a),
+        cli::Command::Reset(a) => admin_cmd::reset(a),
     };
     match result {
         Ok(code) => code,

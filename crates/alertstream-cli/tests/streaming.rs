@@ -633,3 +633,81 @@ fn an_unknown_topic_is_named_with_the_topics_that_exist() {
         "a pattern may match nothing yet"
     );
 }
+
+fn lag_rows(t: &Tansu, group: &str) -> Vec<serde_json::Value> {
+    let out = run(&[
+        "lag",
+        "--servers",
+        &t.servers(),
+        "--group",
+        group,
+        "--topic",
+        "ops",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_lines(&out)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn total(rows: &[serde_json::Value], field: &str) -> i64 {
+    rows.iter().map(|r| r[field].as_i64().unwrap_or(0)).sum()
+}
+
+#[test]
+fn topics_lag_and_reset() {
+    let t = Tansu::sqlite();
+    t.create_topic("ops", 2);
+    let files = distinct_ztf();
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    t.publish("ops", "ztf", &[], &refs);
+    let n = files.len() as i64;
+
+    let topics = run(&["topics", "--servers", &t.servers(), "--json"]);
+    assert!(stdout_lines(&topics).contains(&r#"{"topic":"ops","partitions":2}"#.to_owned()));
+
+    consume(&t, "ops", "g", &["--limit", "5", "--timeout", "10"]);
+    let rows = lag_rows(&t, "g");
+    assert_eq!(rows.len(), 2, "both partitions are listed: {rows:?}");
+    assert_eq!(total(&rows, "committed"), 5);
+    assert_eq!(total(&rows, "high_watermark"), n);
+    assert_eq!(total(&rows, "lag"), n - 5);
+
+    let servers = t.servers();
+    let reset = |to: &str| {
+        let out = run(&[
+            "reset",
+            "--servers",
+            &servers,
+            "--group",
+            "g",
+            "--topic",
+            "ops",
+            "--to",
+            to,
+        ]);
+        assert!(
+            out.status.success(),
+            "reset {to}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    reset("earliest");
+    assert_eq!(total(&lag_rows(&t, "g"), "lag"), n);
+    reset("latest");
+    assert_eq!(total(&lag_rows(&t, "g"), "lag"), 0);
+    reset("2000-01-01T00:00:00Z"); // before every alert: back to the start
+    assert_eq!(total(&lag_rows(&t, "g"), "lag"), n);
+    let again = consume(&t, "ops", "g", &["--display", "--timeout", "4"]);
+    assert_eq!(
+        stdout_lines(&again).len() as i64,
+        n,
+        "the group re-reads everything after the reset"
+    );
+}

@@ -14,6 +14,7 @@
 //! # Ok::<(), alertstream::Error>(())
 //! ```
 
+pub mod admin;
 pub mod alert;
 pub mod avro;
 mod broker;

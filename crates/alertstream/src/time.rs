@@ -94,6 +94,42 @@ pub fn format_unix_utc(seconds: f64) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]][Z]` (UTC) or an integer
+/// count of milliseconds since the Unix epoch; returns milliseconds.
+pub fn parse_utc_millis(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(ms) = s.parse::<i64>() {
+        return Some(ms);
+    }
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00"));
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut t = time.splitn(3, ':');
+    let h: i64 = t.next()?.parse().ok().filter(|h| (0..24).contains(h))?;
+    let min: i64 = t.next()?.parse().ok().filter(|m| (0..60).contains(m))?;
+    let sec: f64 = t
+        .next()
+        .map_or(Some(0.0), |x| x.parse().ok())
+        .filter(|s| (0.0..61.0).contains(s))?;
+    let days = days_from_civil(y, m as u32, day as u32);
+    Some((days * 86_400 + h * 3600 + min * 60) * 1000 + (sec * 1000.0).round() as i64)
+}
+
+/// (year, month, day) to days since 1970-01-01: Howard Hinnant's algorithm.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day): Howard Hinnant's algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -127,5 +163,21 @@ mod tests {
             "2023-02-24T23:59:23.000Z"
         );
         assert_eq!(format_unix_utc(951_782_400.0), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parsing_utc_times_round_trips_with_formatting() {
+        for text in [
+            "2000-02-29T00:00:00.000Z",
+            "2026-11-21T22:15:03.250Z",
+            "1969-07-20T20:17:40.000Z",
+        ] {
+            let ms = parse_utc_millis(text).unwrap();
+            assert_eq!(format_unix_utc(ms as f64 / 1000.0), text);
+        }
+        assert_eq!(parse_utc_millis("1970-01-02"), Some(86_400_000));
+        assert_eq!(parse_utc_millis("1700000000000"), Some(1_700_000_000_000));
+        assert_eq!(parse_utc_millis("2026-13-01"), None);
+        assert_eq!(parse_utc_millis("yesterday"), None);
     }
 }

@@ -1,0 +1,266 @@
+//! Looking after topics and groups: list topics, a group's lag per
+//! partition, and moving a group's committed offsets.
+
+use crate::broker::{check_connection, record_log, ErrorLog, Identity};
+use crate::error::{Error, Result};
+use crate::security::Security;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::time::Duration;
+
+/// How to reach a broker.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub servers: String,
+    pub security: Security,
+    pub properties: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+}
+
+impl Connection {
+    pub fn new(servers: impl Into<String>) -> Self {
+        Connection {
+            servers: servers.into(),
+            security: Security::default(),
+            properties: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A topic and its partition count.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TopicInfo {
+    pub topic: String,
+    pub partitions: usize,
+}
+
+/// Where a group stands on one partition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// Next offset the group will read; `None` when it never committed.
+    pub committed: Option<i64>,
+    pub low_watermark: i64,
+    pub high_watermark: i64,
+    /// Alerts waiting for the group (from the oldest kept when never committed).
+    pub lag: i64,
+}
+
+/// Where `reset` moves a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetTo {
+    Earliest,
+    Latest,
+    /// The first alert at or after this time (milliseconds since the Unix epoch).
+    Timestamp(i64),
+}
+
+struct Context(ErrorLog);
+
+impl ClientContext for Context {
+    fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
+        self.0.record(reason);
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, _: &str, message: &str) {
+        record_log(&self.0, level, message);
+    }
+}
+
+impl ConsumerContext for Context {}
+
+/// A consumer in `group` that never subscribes: it reads metadata,
+/// watermarks and committed offsets, and commits.
+fn group_client(
+    conn: &Connection,
+    group: &str,
+    topics: &[String],
+) -> Result<BaseConsumer<Context>> {
+    let errors = ErrorLog::default();
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &conn.servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("client.id", "alertstream-admin");
+    for (k, v) in conn.security.properties()?.iter().chain(&conn.properties) {
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer<Context> = config
+        .create_with_context(Context(errors.clone()))
+        .map_err(|e| Error::Kafka(format!("cannot create a client: {e}")))?;
+    let identity = Identity::of(&conn.security, &conn.properties);
+    check_connection(
+        consumer.client(),
+        &conn.servers,
+        &identity,
+        topics,
+        conn.connect_timeout,
+        &errors,
+        || {
+            let _ = consumer.poll(Duration::from_millis(100));
+        },
+    )?;
+    Ok(consumer)
+}
+
+fn kafka(context: &str) -> impl Fn(rdkafka::error::KafkaError) -> Error + '_ {
+    move |e| Error::Kafka(format!("{context}: {e}"))
+}
+
+/// The topics of the cluster (internal ones left out), sorted.
+pub fn topics(conn: &Connection) -> Result<Vec<TopicInfo>> {
+    let client = group_client(conn, "alertstream-admin", &[])?;
+    let metadata = client
+        .fetch_metadata(None, conn.connect_timeout)
+        .map_err(kafka("cannot list topics"))?;
+    let mut out: Vec<TopicInfo> = metadata
+        .topics()
+        .iter()
+        .filter(|t| !t.name().starts_with("__"))
+        .map(|t| TopicInfo {
+            topic: t.name().to_owned(),
+            partitions: t.partitions().len(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.topic.cmp(&b.topic));
+    Ok(out)
+}
+
+/// Partitions of `topics` (all topics when empty).
+fn partitions(
+    client: &BaseConsumer<Context>,
+    conn: &Connection,
+    topics: &[String],
+) -> Result<Vec<(String, i32)>> {
+    let metadata = client
+        .fetch_metadata(None, conn.connect_timeout)
+        .map_err(kafka("cannot read the topics"))?;
+    let mut out = Vec::new();
+    for t in metadata.topics() {
+        let wanted = if topics.is_empty() {
+            !t.name().starts_with("__")
+        } else {
+            topics.iter().any(|w| w == t.name())
+        };
+        if wanted {
+            out.extend(t.partitions().iter().map(|p| (t.name().to_owned(), p.id())));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Committed offset, watermarks and lag of `group` on each partition of
+/// `topics` (when empty: every topic where the group committed something).
+pub fn lag(conn: &Connection, group: &str, topics: &[String]) -> Result<Vec<PartitionLag>> {
+    let client = group_client(conn, group, topics)?;
+    let parts = partitions(&client, conn, topics)?;
+    let committed = committed(&client, conn, &parts)?;
+    let mut out = Vec::new();
+    for ((topic, partition), committed) in parts.into_iter().zip(committed) {
+        if topics.is_empty() && committed.is_none() {
+            continue;
+        }
+        let (low, high) = client
+            .fetch_watermarks(&topic, partition, conn.connect_timeout)
+            .map_err(kafka("cannot read watermarks"))?;
+        let lag = (high - committed.unwrap_or(low).max(low)).max(0);
+        out.push(PartitionLag {
+            topic,
+            partition,
+            committed,
+            low_watermark: low,
+            high_watermark: high,
+            lag,
+        });
+    }
+    Ok(out)
+}
+
+/// The group's committed offsets for `parts`, in the same order.
+fn committed(
+    client: &BaseConsumer<Context>,
+    conn: &Connection,
+    parts: &[(String, i32)],
+) -> Result<Vec<Option<i64>>> {
+    let mut request = TopicPartitionList::new();
+    for (t, p) in parts {
+        request.add_partition(t, *p);
+    }
+    let answer = client
+        .committed_offsets(request, conn.connect_timeout)
+        .map_err(kafka("cannot read committed offsets"))?;
+    Ok(parts
+        .iter()
+        .map(
+            |(t, p)| match answer.find_partition(t, *p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) if o >= 0 => Some(o),
+                _ => None,
+            },
+        )
+        .collect())
+}
+
+/// Moves `group`'s committed offsets on every partition of `topics`. Stop
+/// the group's consumers first: a running member would commit over it.
+/// Returns the new offset of each partition.
+pub fn reset(
+    conn: &Connection,
+    group: &str,
+    topics: &[String],
+    to: ResetTo,
+) -> Result<Vec<(String, i32, i64)>> {
+    if topics.is_empty() {
+        return Err(Error::Config("reset needs at least one topic".into()));
+    }
+    let client = group_client(conn, group, topics)?;
+    let parts = partitions(&client, conn, topics)?;
+    let mut targets = Vec::new();
+    for (topic, partition) in &parts {
+        let (low, high) = client
+            .fetch_watermarks(topic, *partition, conn.connect_timeout)
+            .map_err(kafka("cannot read watermarks"))?;
+        let offset = match to {
+            ResetTo::Earliest => low,
+            ResetTo::Latest => high,
+            ResetTo::Timestamp(ms) => {
+                offset_for_time(&client, conn, topic, *partition, ms)?.unwrap_or(high)
+            }
+        };
+        targets.push((topic.clone(), *partition, offset));
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (t, p, o) in &targets {
+        tpl.add_partition_offset(t, *p, Offset::Offset(*o))
+            .map_err(kafka("bad offset"))?;
+    }
+    client.commit(&tpl, CommitMode::Sync).map_err(kafka(
+        "cannot commit the new offsets (is a consumer of the group still running?)",
+    ))?;
+    Ok(targets)
+}
+
+fn offset_for_time(
+    client: &BaseConsumer<Context>,
+    conn: &Connection,
+    topic: &str,
+    partition: i32,
+    ms: i64,
+) -> Result<Option<i64>> {
+    let mut request = TopicPartitionList::new();
+    request
+        .add_partition_offset(topic, partition, Offset::Offset(ms))
+        .map_err(kafka("bad timestamp"))?;
+    let answer = client
+        .offsets_for_times(request, conn.connect_timeout)
+        .map_err(kafka("cannot look up offsets by time"))?;
+    let offset = answer.find_partition(topic, partition).map(|e| e.offset());
+    Ok(match offset {
+        Some(Offset::Offset(o)) if o >= 0 => Some(o),
+        _ => None,
+    })
+}
