@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 
 pub fn topics(args: TopicsArgs) -> anyhow::Result<ExitCode> {
-    let topics = admin::topics(&args.broker.connection()?)?;
+    let topics = admin::topics(&args.broker.target()?.connection)?;
     if args.json {
         for t in &topics {
             println!("{}", serde_json::to_string(t)?);
@@ -21,7 +21,7 @@ pub fn topics(args: TopicsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn lag(args: LagArgs) -> anyhow::Result<ExitCode> {
-    let rows = admin::lag(&args.broker.connection()?, &args.group, &args.topics)
+    let rows = admin::lag(&args.broker.target()?.connection, &args.group, &args.topics)
         .with_context(|| format!("cannot read the lag of group {}", args.group))?;
     if args.json {
         for r in &rows {
@@ -51,7 +51,7 @@ pub fn lag(args: LagArgs) -> anyhow::Result<ExitCode> {
 
 pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
     let moved = admin::reset(
-        &args.broker.connection()?,
+        &args.broker.target()?.connection,
         &args.group,
         &args.topics,
         args.to,

@@ -1,7 +1,8 @@
 //! Command-line arguments: one struct per subcommand, shared option groups.
 
 use alertstream::admin::{Connection, ResetTo};
-use alertstream::security::{Mechanism, Protocol, Secret, Security};
+use alertstream::profile::{with_prefix, Resolved, Store};
+use alertstream::security::{Mechanism, Protocol, Secret};
 use alertstream::{DecoderOptions, Format};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -66,6 +67,9 @@ pub enum Command {
         alertstream reset --servers 127.0.0.1:9092 --group me --topic ztf --to earliest\n  \
         alertstream reset --servers HOST:9092 --group me --topic ztf --to 2026-11-20T00:00:00Z")]
     Reset(ResetArgs),
+    /// Register, show, list and remove broker profiles (credentials stored 0600)
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Run a whole stream on the bundled alerts: embedded broker, publish, consume, save
     #[command(after_help = "Examples:\n  \
         alertstream demo\n  \
@@ -134,22 +138,25 @@ pub fn parse() -> Cli {
 /// Connection to a broker.
 #[derive(Debug, Args)]
 pub struct BrokerArgs {
-    /// Bootstrap servers, HOST:PORT[,HOST:PORT]
+    /// Registered profile to use (alertstream auth register); flags override it
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Bootstrap servers, HOST:PORT[,HOST:PORT] (default: from the profile)
     #[arg(long, value_name = "HOST:PORT")]
-    pub servers: String,
+    pub servers: Option<String>,
     /// Give up with an error when no broker answers within this many seconds
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub connect_timeout: f64,
-    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
-    #[arg(long, default_value = "PLAINTEXT", value_parser = parse_protocol, value_name = "PROTOCOL")]
-    pub security_protocol: Protocol,
-    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with a SASL protocol)
-    #[arg(long, default_value = "SCRAM-SHA-512", value_parser = parse_mechanism, value_name = "MECHANISM")]
-    pub sasl_mechanism: Mechanism,
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: the profile's, else PLAINTEXT)
+    #[arg(long, value_parser = parse_protocol, value_name = "PROTOCOL")]
+    pub security_protocol: Option<Protocol>,
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: the profile's, else SCRAM-SHA-512)
+    #[arg(long, value_parser = parse_mechanism, value_name = "MECHANISM")]
+    pub sasl_mechanism: Option<Mechanism>,
     /// SASL username
     #[arg(long)]
     pub username: Option<String>,
-    /// Read the SASL password from the first line of stdin (else ALERTSTREAM_PASSWORD)
+    /// Read the SASL password from the first line of stdin (else ALERTSTREAM_PASSWORD, else the profile's)
     #[arg(long)]
     pub password_stdin: bool,
     /// CA bundle that signed the broker's certificate (default: the system's)
@@ -168,37 +175,92 @@ impl BrokerArgs {
         std::time::Duration::from_secs_f64(self.connect_timeout.max(0.1))
     }
 
-    /// Everything needed to reach the broker.
-    pub fn connection(&self) -> anyhow::Result<Connection> {
-        Ok(Connection {
-            servers: self.servers.clone(),
-            security: self.security()?,
-            properties: self.properties.clone(),
-            connect_timeout: self.connect_timeout(),
+    /// The broker, credentials, group and topics to use: flags first, then
+    /// the profile (`--profile`, else a profile named `default`, else
+    /// fink-client's registered credentials), then its broker preset.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        let resolved = self.profile()?;
+        let servers = self.servers.clone().or(resolved.servers.clone()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no broker address: pass --servers HOST:PORT, or --profile NAME after `alertstream auth register`"
+            )
+        })?;
+        let mut security = resolved.security.clone();
+        if let Some(p) = self.security_protocol {
+            security.protocol = p;
+        }
+        if let Some(m) = self.sasl_mechanism {
+            security.mechanism = m;
+        }
+        if let Some(u) = &self.username {
+            security.username = Some(u.clone());
+        }
+        if self.password_stdin {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            security.password = Some(Secret::new(line.trim_end_matches(['\r', '\n'])));
+        } else if let Ok(p) = std::env::var("ALERTSTREAM_PASSWORD") {
+            security.password = Some(Secret::new(p));
+        }
+        if let Some(ca) = &self.ssl_ca_location {
+            security.ssl_ca_location = Some(ca.clone());
+        }
+        if self.insecure_skip_tls_verify {
+            eprintln!("alertstream: WARNING: TLS certificate and host-name verification is OFF (--insecure-skip-tls-verify)");
+            security.skip_tls_verification = true;
+        }
+        Ok(Target {
+            connection: Connection {
+                servers,
+                security,
+                properties: self.properties.clone(),
+                connect_timeout: self.connect_timeout(),
+            },
+            profile: resolved,
         })
     }
 
-    /// Security settings; the password comes from stdin or the environment,
-    /// never from the command line (where `ps` would show it).
-    pub fn security(&self) -> anyhow::Result<Security> {
-        let password = if self.password_stdin {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            Some(Secret::new(line.trim_end_matches(['\r', '\n'])))
-        } else {
-            std::env::var("ALERTSTREAM_PASSWORD").ok().map(Secret::new)
+    fn profile(&self) -> anyhow::Result<Resolved> {
+        let store = Store::default_location()?;
+        let found = match &self.profile {
+            Some(name) => Some(store.load(name)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no profile '{name}' in {} (see `alertstream auth list`)",
+                    store.dir().display()
+                )
+            })?),
+            None if self.servers.is_none() => match store.load("default")? {
+                Some(p) => Some(p),
+                None => {
+                    let home = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    alertstream::profile::fink_client_profile(&home, "ztf")?
+                }
+            },
+            None => None,
         };
-        if self.insecure_skip_tls_verify {
-            eprintln!("alertstream: WARNING: TLS certificate and host-name verification is OFF (--insecure-skip-tls-verify)");
+        let (profile, password) = found.unwrap_or_default();
+        Ok(profile.resolve(password)?)
+    }
+}
+
+/// Where to connect, and the profile's group, topics and formats.
+pub struct Target {
+    pub connection: Connection,
+    pub profile: Resolved,
+}
+
+impl Target {
+    /// Topics named on the command line (with the profile's prefix), else the profile's.
+    pub fn topics(&self, given: &[String]) -> Vec<String> {
+        if given.is_empty() {
+            return self.profile.topics.clone();
         }
-        Ok(Security {
-            protocol: self.security_protocol,
-            mechanism: self.sasl_mechanism,
-            username: self.username.clone(),
-            password,
-            ssl_ca_location: self.ssl_ca_location.clone(),
-            skip_tls_verification: self.insecure_skip_tls_verify,
-        })
+        given
+            .iter()
+            .map(|t| with_prefix(&self.profile.topic_prefix, t))
+            .collect()
     }
 }
 
@@ -212,14 +274,14 @@ fn parse_mechanism(s: &str) -> Result<Mechanism, String> {
 
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
-    /// Topics: names, comma-separated lists, or ^regex patterns
-    #[arg(required = true, value_name = "TOPIC")]
+    /// Topics: names, comma-separated lists, or ^regex patterns (default: the profile's)
+    #[arg(value_name = "TOPIC")]
     pub topics: Vec<String>,
     #[command(flatten)]
     pub broker: BrokerArgs,
-    /// Consumer group (resume point, and partitions shared between members)
+    /// Consumer group: resume point, and partitions shared between members (default: the profile's)
     #[arg(long)]
-    pub group: String,
+    pub group: Option<String>,
     /// Where a new group starts
     #[arg(long, value_enum, default_value = "earliest")]
     pub start: StartArg,
@@ -381,4 +443,56 @@ fn parse_reset(s: &str) -> Result<ResetTo, String> {
                 )
             }),
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Save a profile (password read from stdin with --password-stdin)
+    #[command(after_help = "Examples:\n  \
+        alertstream auth register --profile ztf --broker fink-ztf --username me --group me_grp \\\n      \
+        --servers HOST:PORT --topics fink_sn_candidates_ztf\n  \
+        echo \"$SECRET\" | alertstream auth register --profile ant --broker antares --username KEY \\\n      \
+        --group my_grp --topics extragalactic --password-stdin\n\n\
+        Presets: fink-ztf, fink-lsst, antares, rubin, hopskotch, local (see the README table).")]
+    Register(RegisterArgs),
+    /// Show a profile (the password masked)
+    Show(NameArgs),
+    /// List profiles
+    List,
+    /// Remove a profile and its password
+    Remove(NameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Broker preset: fink-ztf, fink-lsst, antares, rubin, hopskotch, local
+    #[arg(long, value_name = "PRESET")]
+    pub broker: Option<String>,
+    #[arg(long)]
+    pub username: Option<String>,
+    #[arg(long)]
+    pub group: Option<String>,
+    #[arg(long, value_name = "HOST:PORT")]
+    pub servers: Option<String>,
+    #[arg(long, num_args = 1.., value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    #[arg(long, value_name = "PROTOCOL", value_parser = parse_protocol)]
+    pub security_protocol: Option<Protocol>,
+    #[arg(long, value_name = "MECHANISM", value_parser = parse_mechanism)]
+    pub sasl_mechanism: Option<Mechanism>,
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca_location: Option<PathBuf>,
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
+    /// Read the password from the first line of stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
 }

@@ -51,18 +51,32 @@ pub struct StreamStats {
 }
 
 pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = ConsumerConfig::new(args.broker.servers.clone(), args.group.clone(), &[]);
-    config.topics = split_topics(&args.topics);
+    let target = args.broker.target()?;
+    let group = args.group.clone().or(target.profile.group.clone()).ok_or_else(|| {
+        anyhow::anyhow!("no consumer group: pass --group NAME (or register one with `alertstream auth register`)")
+    })?;
+    let topics = target.topics(&split_topics(&args.topics));
+    if topics.is_empty() {
+        anyhow::bail!(
+            "no topic: name one, or register topics with `alertstream auth register --topics`"
+        );
+    }
+    let conn = target.connection;
+    let mut config = ConsumerConfig::new(conn.servers, group, &[]);
+    config.topics = topics;
     config.start = match args.start {
         StartArg::Earliest => Start::Earliest,
         StartArg::Latest => Start::Latest,
     };
     config.decoder = args.format.decoder_options();
+    if config.decoder.schema_registry.is_none() {
+        config.decoder.schema_registry = target.profile.schema_registry.clone();
+    }
     config.fetch_wait_max_ms = args.fetch_wait_ms;
     config.session_timeout_ms = args.session_timeout_ms;
-    config.properties = args.broker.properties.clone();
-    config.connect_timeout = args.broker.connect_timeout();
-    config.security = args.broker.security()?;
+    config.properties = conn.properties;
+    config.connect_timeout = conn.connect_timeout;
+    config.security = conn.security;
     let consumer = Consumer::new(config).context("cannot start consuming")?;
     let sink = match &args.save {
         Some(dir) => Some(open_sink(dir, args.layout, args.save_format)?),

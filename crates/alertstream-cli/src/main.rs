@@ -1,6 +1,7 @@
 //! `alertstream`: a thin command-line layer over the alertstream library.
 
 mod admin_cmd;
+mod auth_cmd;
 mod cli;
 mod consume_cmd;
 mod decode_cmd;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         cli::Command::Consume(a) => consume_cmd::consume(a),
         cli::Command::Publish(a) => publish_cmd::publish(a),
         cli::Command::Demo(a) => publish_cmd::demo(a),
+        cli::Command::Auth(a) => auth_cmd::auth(a),
         cli::Command::Topics(a) => admin_cmd::topics(a),
         cli::Command::Lag(a) => admin_cmd::lag(a),
         cli::Command::Reset(a) => admin_cmd::reset(a),

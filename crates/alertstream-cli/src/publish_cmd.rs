@@ -40,17 +40,22 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             failures += 1;
         }
     }
-    let timeout = args.broker.connect_timeout();
-    let security = args.broker.security()?;
-    let servers = &args.broker.servers;
+    let conn = args.broker.target()?.connection;
+    let (servers, timeout) = (&conn.servers, conn.connect_timeout);
     if args.create_topic {
-        create_topic(servers, &security, &args.topic, args.partitions, timeout)?;
+        create_topic(
+            servers,
+            &conn.security,
+            &args.topic,
+            args.partitions,
+            timeout,
+        )?;
     }
     let publisher = Publisher::new(
         servers,
         &args.topic,
-        &security,
-        &args.broker.properties,
+        &conn.security,
+        &conn.properties,
         timeout,
     )?;
     let sent = send_all(&publisher, &messages, args.repeat, args.rate)?;

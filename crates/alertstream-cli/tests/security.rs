@@ -324,3 +324,127 @@ fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
         "says why: {stderr}"
     );
 }
+
+fn with_config(c: &mut Command, config: &common::TempDir, home: &common::TempDir) {
+    c.env("ALERTSTREAM_CONFIG_DIR", &config.0)
+        .env("HOME", &home.0)
+        .env_remove("ALERTSTREAM_PASSWORD");
+}
+
+#[test]
+fn a_registered_profile_streams_and_never_shows_its_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Tansu::with_users(&[("erin", PASSWORD, "scram512")]);
+    t.create_topic_as("secure", "erin", PASSWORD); // also publishes one alert
+    let (config, home) = (common::TempDir::new("config"), common::TempDir::new("home"));
+
+    let mut register = common::bin();
+    register.args([
+        "auth",
+        "register",
+        "--profile",
+        "p",
+        "--broker",
+        "local",
+        "--servers",
+        &t.servers(),
+    ]);
+    register.args(["--username", "erin", "--group", "g", "--topics", "secure"]);
+    register.args(["--security-protocol", "SASL_PLAINTEXT", "--password-stdin"]);
+    with_config(&mut register, &config, &home);
+    let out = with_password(register, PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = config.join("secrets/p");
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let mut show = common::bin();
+    show.args(["auth", "show", "--profile", "p"]);
+    with_config(&mut show, &config, &home);
+    let shown = show.output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("*** (set)"));
+    assert_no_secret(&shown, PASSWORD);
+
+    let consume = |config: &common::TempDir| {
+        let mut c = common::bin();
+        c.args([
+            "consume",
+            "--profile",
+            "p",
+            "--display",
+            "--timeout",
+            "4",
+            "--session-timeout-ms",
+            "6000",
+        ]);
+        with_config(&mut c, config, &home);
+        c.output().unwrap()
+    };
+    let out = consume(&config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::stdout_lines(&out).len(),
+        1,
+        "no --servers, --group or topic needed"
+    );
+    assert_no_secret(&out, PASSWORD);
+
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = consume(&config);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("readable by others"));
+
+    let mut remove = common::bin();
+    remove.args(["auth", "remove", "--profile", "p"]);
+    with_config(&mut remove, &config, &home);
+    assert!(remove.output().unwrap().status.success());
+    assert!(!secret.exists());
+}
+
+#[test]
+fn fink_client_credentials_are_used_when_no_profile_exists() {
+    let t = Tansu::sqlite();
+    t.create_topic("fink_early_sn_candidates_ztf", 1);
+    t.publish(
+        "fink_early_sn_candidates_ztf",
+        "fink",
+        &[],
+        &[&path("fink/ZTF19acihgng.avro")],
+    );
+    let (config, home) = (common::TempDir::new("config"), common::TempDir::new("home"));
+    std::fs::create_dir_all(home.join(".finkclient")).unwrap();
+    let yml = format!(
+        "groupid: fink_group\nmaxtimeout: 10\nservers: {}\nsurvey: ztf\ntopics:\n  fink_early_sn_candidates_ztf: {{}}\nusername: someone\n",
+        t.servers()
+    );
+    std::fs::write(home.join(".finkclient/ztf_credentials.yml"), yml).unwrap();
+    let mut c = common::bin();
+    c.args([
+        "consume",
+        "--display",
+        "--timeout",
+        "4",
+        "--session-timeout-ms",
+        "6000",
+    ]);
+    with_config(&mut c, &config, &home);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = common::stdout_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("ZTF19acihgng"));
+}

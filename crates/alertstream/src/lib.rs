@@ -22,6 +22,7 @@ pub mod decode;
 pub mod document;
 pub mod error;
 pub mod format;
+pub mod profile;
 pub mod publish;
 pub mod schema;
 pub mod security;
