@@ -16,6 +16,9 @@ use std::path::PathBuf;
                   Run `alertstream <COMMAND> --help` for examples."
 )]
 pub struct Cli {
+    /// Print librdkafka's connection, security and protocol log on stderr (secrets are never in it)
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

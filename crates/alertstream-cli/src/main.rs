@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::parse();
+    alertstream::set_verbose(args.verbose);
     let result = match args.command {
         cli::Command::Decode(a) => decode_cmd::decode(a),
         cli::Command::Inspect(a) => decode_cmd::inspect(a),

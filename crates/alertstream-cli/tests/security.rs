@@ -81,7 +81,7 @@ fn round_trip(user: &str, mechanism: &str, tansu_mechanism: &str) {
         "--session-timeout-ms",
         "6000",
     ]);
-    consume.args(&auth).args(["-X", "debug=security"]); // librdkafka's own verbose log must not leak it either
+    consume.args(&auth).arg("--verbose"); // librdkafka's detailed log must not leak it either
     let out = with_password(consume, PASSWORD);
     assert!(
         out.status.success(),
@@ -159,49 +159,43 @@ fn make_ca(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     dir.join(format!("{name}.pem"))
 }
 
-fn make_broker_cert(dir: &std::path::Path, ca: &str) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "broker.key",
-        "-out",
-        "broker.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    ]);
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    let ca_key = format!("{ca}.key");
-    let ca_pem = format!("{ca}.pem");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "broker.csr",
-        "-CA",
-        &ca_pem,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-    ]
-    .iter()
-    .copied()
-    .chain(["-out", "broker.pem", "-days", "2", "-extfile", "ext.cnf"])
-    .collect::<Vec<_>>());
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `NAME.pem` and `NAME.key`, signed by the CA `ca`, valid for `san` only.
+fn make_cert(dir: &std::path::Path, ca: &str, name: &str, san: &str) {
+    let (key, csr, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+    );
+    let (ca_key, ca_pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+    let ext = format!("{name}.cnf");
+    std::fs::write(dir.join(&ext), format!("subjectAltName={san}\n")).unwrap();
+    openssl(
+        dir,
+        &[
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+            "/CN=test",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-out", &pem, "-days",
+            "2", "-extfile", &ext,
+        ],
+    );
 }
 
 /// socat terminating TLS on `tls_port` in front of the broker's plain port.
@@ -214,11 +208,11 @@ impl Drop for TlsFront {
     }
 }
 
-fn tls_front(dir: &std::path::Path, tls_port: u16, backend: u16) -> TlsFront {
+fn tls_front(dir: &std::path::Path, cert: &str, tls_port: u16, backend: u16) -> TlsFront {
     let listen = format!(
         "OPENSSL-LISTEN:{tls_port},bind=127.0.0.1,fork,reuseaddr,cert={},key={},verify=0",
-        dir.join("broker.pem").display(),
-        dir.join("broker.key").display()
+        dir.join(format!("{cert}.pem")).display(),
+        dir.join(format!("{cert}.key")).display()
     );
     let child = Command::new("socat")
         .args([&listen, &format!("TCP:127.0.0.1:{backend}")])
@@ -237,11 +231,12 @@ fn tls_front(dir: &std::path::Path, tls_port: u16, backend: u16) -> TlsFront {
 fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
     let certs = common::TempDir::new("tls");
     make_ca(&certs.0, "ca");
-    make_broker_cert(&certs.0, "ca");
+    make_cert(&certs.0, "ca", "broker", "IP:127.0.0.1");
+    make_cert(&certs.0, "ca", "elsewhere", "DNS:alerts.example.org");
     let wrong_ca = make_ca(&certs.0, "other-ca");
     let tls_port = common::free_port();
     let t = Tansu::with_users_advertising(&[("dave", PASSWORD, "scram512")], Some(tls_port));
-    let _front = tls_front(&certs.0, tls_port, t.port);
+    let _front = tls_front(&certs.0, "broker", tls_port, t.port);
     let servers = format!("127.0.0.1:{tls_port}");
     let tls = |ca: &std::path::Path| -> Vec<String> {
         [

@@ -1,7 +1,7 @@
 //! Looking after topics and groups: list topics, a group's lag per
 //! partition, and moving a group's committed offsets.
 
-use crate::broker::{check_connection, record_log, ErrorLog, Identity};
+use crate::broker::{apply_verbosity, check_connection, record_log, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::security::Security;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -86,6 +86,7 @@ fn group_client(
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("client.id", "alertstream-admin");
+    apply_verbosity(&mut config);
     for (k, v) in conn.security.properties()?.iter().chain(&conn.properties) {
         config.set(k, v);
     }

@@ -29,6 +29,23 @@ impl ErrorLog {
     }
 }
 
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints librdkafka's connection, security and protocol log on stderr (for
+/// `--verbose`). Process-wide, like a log level; secrets are not in it.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Asks librdkafka for its detailed log when verbose.
+pub(crate) fn apply_verbosity(config: &mut rdkafka::config::ClientConfig) {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        config
+            .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug)
+            .set("debug", "broker,security,protocol");
+    }
+}
+
 /// librdkafka reports connection, TLS and SASL failures as log lines from its
 /// own threads (error events wait for a poll): keep the serious ones.
 pub(crate) fn record_log(
@@ -37,6 +54,9 @@ pub(crate) fn record_log(
     message: &str,
 ) {
     use rdkafka::config::RDKafkaLogLevel as L;
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("librdkafka: {message}");
+    }
     if matches!(
         level,
         L::Emerg | L::Alert | L::Critical | L::Error | L::Warning

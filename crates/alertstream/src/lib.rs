@@ -33,6 +33,7 @@ pub mod value;
 pub mod view;
 
 pub use alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
+pub use broker::set_verbose;
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};
 pub use error::{Error, Result};
 pub use format::Format;

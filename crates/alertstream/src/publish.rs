@@ -3,7 +3,7 @@
 
 use crate::alert::Alert;
 use crate::avro::container::write_container;
-use crate::broker::{check_connection, ErrorContext, ErrorLog, Identity};
+use crate::broker::{apply_verbosity, check_connection, ErrorContext, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::security::Security;
@@ -153,6 +153,7 @@ impl Publisher {
             .set("client.id", "alertstream-publish")
             .set("message.max.bytes", "10000000")
             .set("linger.ms", "5");
+        apply_verbosity(&mut config);
         for (k, v) in security.properties()?.iter().chain(properties) {
             config.set(k, v);
         }
@@ -234,6 +235,7 @@ pub fn create_topic(
     let errors = ErrorLog::default();
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", servers);
+    apply_verbosity(&mut config);
     for (k, v) in security.properties()? {
         config.set(k, v);
     }

@@ -8,7 +8,7 @@
 //! a crash before that re-delivers them, never loses them.
 
 use crate::alert::{Alert, KafkaMeta};
-use crate::broker::{check_connection, ErrorLog, Identity};
+use crate::broker::{apply_verbosity, check_connection, ErrorLog, Identity};
 use crate::decode::{Decoder, DecoderOptions};
 use crate::error::{Error, Result};
 use crate::security::Security;
@@ -104,6 +104,7 @@ impl ConsumerConfig {
             // while a batch is synced to disk, and bounds memory whatever
             // the backlog.
             .set("queued.max.messages.kbytes", "65536");
+        apply_verbosity(&mut c);
         for (k, v) in &self.properties {
             c.set(k, v);
         }
