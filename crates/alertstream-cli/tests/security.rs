@@ -127,36 +127,18 @@ fn a_wrong_password_is_a_clear_error_within_30_s() {
     assert_no_secret(&out, "wrong-password");
 }
 
-/// A CA and a certificate for 127.0.0.1 it signed, made with openssl.
+/// A self-signed test CA: `NAME.pem` and `NAME.key`.
 fn make_ca(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
     let subject = format!("/CN=alertstream test {name}");
     openssl(
+        dir,
         &[
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject,
-        ]
-        .iter()
-        .copied()
-        .chain([
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-        ])
-        .collect::<Vec<_>>(),
+            "-keyout", &key, "-out", &pem,
+        ],
     );
-    dir.join(format!("{name}.pem"))
+    dir.join(pem)
 }
 
 fn openssl(dir: &std::path::Path, args: &[&str]) {
