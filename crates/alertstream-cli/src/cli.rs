@@ -312,10 +312,10 @@ pub struct ConsumeArgs {
     /// Longest a saved alert waits before its batch is made durable
     #[arg(long, default_value_t = 200, value_name = "MS")]
     pub batch_ms: u64,
-    /// Broker-side wait for data per fetch (librdkafka fetch.wait.max.ms); Kafka answers
-    /// as soon as data is there, Tansu waits it out: keep it low for Tansu
-    #[arg(long, default_value_t = 10, value_name = "MS")]
-    pub fetch_wait_ms: u32,
+    /// Broker-side wait for data per fetch (librdkafka fetch.wait.max.ms). Default: 1 for a
+    /// broker on this machine (Tansu holds every fetch for the whole wait), 10 for a remote one
+    #[arg(long, value_name = "MS")]
+    pub fetch_wait_ms: Option<u32>,
     /// Group session timeout (librdkafka session.timeout.ms)
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub session_timeout_ms: u32,

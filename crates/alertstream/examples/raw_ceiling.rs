@@ -43,7 +43,9 @@ fn consume(servers: &str, topic: &str, group: &str, n: usize) {
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
+        // The fetch settings alertstream uses for a broker on this machine.
+        .set("fetch.wait.max.ms", "1")
+        .set("max.partition.fetch.bytes", (4 << 20).to_string())
         .set("session.timeout.ms", "6000")
         .create()
         .unwrap();
