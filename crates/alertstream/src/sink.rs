@@ -50,6 +50,10 @@ pub struct FileSink {
     format: SaveFormat,
     staged: Vec<Staged>,
     next_tmp: u64,
+    /// Folders known to exist: one mkdir per folder, not one per alert.
+    made_dirs: std::collections::HashSet<PathBuf>,
+    /// Temporary names carry the pid, so that two processes never collide.
+    pid: u32,
 }
 
 impl FileSink {
@@ -64,6 +68,8 @@ impl FileSink {
             format,
             staged: Vec::new(),
             next_tmp: 0,
+            made_dirs: std::collections::HashSet::new(),
+            pid: std::process::id(),
         })
     }
 
@@ -152,12 +158,11 @@ impl FileSink {
 
     fn write_tmp(&mut self, dest: PathBuf, bytes: &[u8]) -> Result<PathBuf> {
         let parent = dest.parent().unwrap_or(&self.dir).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-        let tmp = parent.join(format!(
-            "{TMP_PREFIX}{}-{}",
-            std::process::id(),
-            self.next_tmp
-        ));
+        if !self.made_dirs.contains(&parent) {
+            std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+            self.made_dirs.insert(parent.clone());
+        }
+        let tmp = parent.join(format!("{TMP_PREFIX}{}-{}", self.pid, self.next_tmp));
         self.next_tmp += 1;
         write_and_start_writeback(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
         self.staged.push(Staged {
