@@ -189,6 +189,23 @@ impl Alert {
         self.datum.clone().map(|range| self.buf.slice(range))
     }
 
+    /// The alert as a one-record Avro container with its writer schema: what
+    /// ZTF sends and what `--save` writes. The sync marker comes from the
+    /// schema's fingerprint, so the same alert always gives the same bytes.
+    /// `None` for BSON and JSON alerts, which have no Avro schema.
+    pub fn to_container(&self) -> Option<Vec<u8>> {
+        let (schema, datum) = (self.schema.as_ref()?, self.avro_datum()?);
+        let fp = schema.fingerprint().to_le_bytes();
+        let mut sync = [0u8; 16];
+        sync[..8].copy_from_slice(&fp);
+        sync[8..].copy_from_slice(&fp);
+        Some(crate::avro::container::write_container(
+            schema.text(),
+            &[&datum],
+            sync,
+        ))
+    }
+
     /// The writer schema, for Avro formats.
     pub fn schema(&self) -> Option<&Arc<WriterSchema>> {
         self.schema.as_ref()

@@ -2,7 +2,6 @@
 //! topics and how broker developers simulate a survey's stream.
 
 use crate::alert::Alert;
-use crate::avro::container::write_container;
 use crate::broker::{apply_verbosity, check_connection, ErrorContext, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::format::Format;
@@ -28,25 +27,18 @@ pub struct Message {
 /// Encodes an alert as a message of `format`. `schema_id` is the Confluent id
 /// to announce (default: the id the alert was read with).
 pub fn encode(alert: &Alert, format: Format, schema_id: Option<u32>) -> Result<Message> {
-    let avro = || -> Result<_> {
-        match (alert.schema(), alert.avro_datum()) {
-            (Some(s), Some(d)) => Ok((s, d)),
-            _ => Err(Error::Publish(format!(
-                "a {} alert has no Avro schema: it cannot be sent as {format}",
-                alert.format()
-            ))),
-        }
+    let no_schema = || {
+        Error::Publish(format!(
+            "a {} alert has no Avro schema: it cannot be sent as {format}",
+            alert.format()
+        ))
     };
+    let avro = || alert.schema().zip(alert.avro_datum()).ok_or_else(no_schema);
     Ok(match format {
-        Format::Ztf => {
-            let (schema, datum) = avro()?;
-            let fp = schema.fingerprint().to_le_bytes();
-            let sync = [fp, fp].concat().try_into().unwrap_or([0; 16]);
-            Message {
-                key: None,
-                value: write_container(schema.text(), &[&datum], sync),
-            }
-        }
+        Format::Ztf => Message {
+            key: None,
+            value: alert.to_container().ok_or_else(no_schema)?,
+        },
         Format::Fink => {
             let (schema, datum) = avro()?;
             Message {

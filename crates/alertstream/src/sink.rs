@@ -7,7 +7,6 @@
 //! from the alert's ids, so an alert delivered twice rewrites the same file.
 
 use crate::alert::{Alert, Id, Survey};
-use crate::avro::container::write_container;
 use crate::error::{Error, Result};
 use crate::source::PoisonMessage;
 use std::fs::File;
@@ -143,12 +142,8 @@ impl FileSink {
 
     fn encode(&self, alert: &Alert) -> (Vec<u8>, &'static str) {
         if self.format == SaveFormat::Avro {
-            if let (Some(schema), Some(datum)) = (alert.schema(), alert.avro_datum()) {
-                let fp = schema.fingerprint().to_le_bytes();
-                let mut sync = [0u8; 16];
-                sync[..8].copy_from_slice(&fp);
-                sync[8..].copy_from_slice(&fp);
-                return (write_container(schema.text(), &[&datum], sync), "avro");
+            if let Some(container) = alert.to_container() {
+                return (container, "avro");
             }
         }
         let mut json = alert.to_json().into_bytes();
