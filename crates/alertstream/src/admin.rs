@@ -1,12 +1,12 @@
 //! Looking after topics and groups: list topics, a group's lag per
 //! partition, and moving a group's committed offsets.
 
-use crate::broker::{apply_verbosity, check_connection, record_log, ErrorLog, Identity};
+use crate::broker::{apply_verbosity, check_connection, ErrorContext, ErrorLog, Identity};
 use crate::error::{Error, Result};
 use crate::security::Security;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
 use std::time::Duration;
 
 /// How to reach a broker.
@@ -58,27 +58,13 @@ pub enum ResetTo {
     Timestamp(i64),
 }
 
-struct Context(ErrorLog);
-
-impl ClientContext for Context {
-    fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
-        self.0.record(reason);
-    }
-
-    fn log(&self, level: RDKafkaLogLevel, _: &str, message: &str) {
-        record_log(&self.0, level, message);
-    }
-}
-
-impl ConsumerContext for Context {}
-
 /// A consumer in `group` that never subscribes: it reads metadata,
 /// watermarks and committed offsets, and commits.
 fn group_client(
     conn: &Connection,
     group: &str,
     topics: &[String],
-) -> Result<BaseConsumer<Context>> {
+) -> Result<BaseConsumer<ErrorContext>> {
     let errors = ErrorLog::default();
     let mut config = ClientConfig::new();
     config
@@ -90,8 +76,8 @@ fn group_client(
     for (k, v) in conn.security.properties()?.iter().chain(&conn.properties) {
         config.set(k, v);
     }
-    let consumer: BaseConsumer<Context> = config
-        .create_with_context(Context(errors.clone()))
+    let consumer: BaseConsumer<ErrorContext> = config
+        .create_with_context(ErrorContext(errors.clone()))
         .map_err(|e| Error::Kafka(format!("cannot create a client: {e}")))?;
     let identity = Identity::of(&conn.security, &conn.properties);
     check_connection(
@@ -133,7 +119,7 @@ pub fn topics(conn: &Connection) -> Result<Vec<TopicInfo>> {
 
 /// Partitions of `topics` (all topics when empty).
 fn partitions(
-    client: &BaseConsumer<Context>,
+    client: &BaseConsumer<ErrorContext>,
     conn: &Connection,
     topics: &[String],
 ) -> Result<Vec<(String, i32)>> {
@@ -184,7 +170,7 @@ pub fn lag(conn: &Connection, group: &str, topics: &[String]) -> Result<Vec<Part
 
 /// The group's committed offsets for `parts`, in the same order.
 fn committed(
-    client: &BaseConsumer<Context>,
+    client: &BaseConsumer<ErrorContext>,
     conn: &Connection,
     parts: &[(String, i32)],
 ) -> Result<Vec<Option<i64>>> {
@@ -246,7 +232,7 @@ pub fn reset(
 }
 
 fn offset_for_time(
-    client: &BaseConsumer<Context>,
+    client: &BaseConsumer<ErrorContext>,
     conn: &Connection,
     topic: &str,
     partition: i32,

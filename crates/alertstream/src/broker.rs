@@ -65,8 +65,11 @@ pub(crate) fn record_log(
     }
 }
 
-/// A client context that only keeps errors (admin clients).
+/// A client context that only keeps errors (admin clients, and the group
+/// client of `topics`/`lag`/`reset`).
 pub(crate) struct ErrorContext(pub ErrorLog);
+
+impl rdkafka::consumer::ConsumerContext for ErrorContext {}
 
 impl ClientContext for ErrorContext {
     fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
