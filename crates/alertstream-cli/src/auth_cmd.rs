@@ -1,8 +1,7 @@
 //! `auth register|show|list|remove`: profiles kept by the library's store.
 
-use crate::cli::{AuthCommand, RegisterArgs};
+use crate::cli::{read_password_line, AuthCommand, RegisterArgs};
 use alertstream::profile::{preset, preset_names, Profile, Store};
-use alertstream::security::Secret;
 use std::process::ExitCode;
 
 pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
@@ -39,9 +38,7 @@ fn register(store: &Store, args: RegisterArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        Some(Secret::new(line.trim_end_matches(['\r', '\n'])))
+        Some(read_password_line()?)
     } else {
         None
     };

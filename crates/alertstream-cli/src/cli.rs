@@ -198,12 +198,9 @@ impl BrokerArgs {
         if let Some(u) = &self.username {
             security.username = Some(u.clone());
         }
+        // ALERTSTREAM_PASSWORD was applied by the profile's resolution.
         if self.password_stdin {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line)?;
-            security.password = Some(Secret::new(line.trim_end_matches(['\r', '\n'])));
-        } else if let Ok(p) = std::env::var("ALERTSTREAM_PASSWORD") {
-            security.password = Some(Secret::new(p));
+            security.password = Some(read_password_line()?);
         }
         if let Some(ca) = &self.ssl_ca_location {
             security.ssl_ca_location = Some(ca.clone());
@@ -265,6 +262,13 @@ impl Target {
             .map(|t| with_prefix(&self.profile.topic_prefix, t))
             .collect()
     }
+}
+
+/// The first line of stdin, as a secret (`--password-stdin`).
+pub fn read_password_line() -> std::io::Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
