@@ -425,3 +425,38 @@ fn fink_client_credentials_are_used_when_no_profile_exists() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].contains("ZTF19acihgng"));
 }
+
+#[test]
+fn the_password_can_come_from_the_environment() {
+    let t = Tansu::with_users(&[("frank", PASSWORD, "scram512")]);
+    t.create_topic_as("secure", "frank", PASSWORD); // also publishes one alert
+    let no_profiles = common::TempDir::new("noprofile");
+    let out = common::bin()
+        .args([
+            "consume",
+            "secure",
+            "--group",
+            "g",
+            "--display",
+            "--timeout",
+            "4",
+        ])
+        .args(["--session-timeout-ms", "6000", "--servers", &t.servers()])
+        .args([
+            "--security-protocol",
+            "SASL_PLAINTEXT",
+            "--username",
+            "frank",
+        ])
+        .env("ALERTSTREAM_PASSWORD", PASSWORD)
+        .env("ALERTSTREAM_CONFIG_DIR", &no_profiles.0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::stdout_lines(&out).len(), 1);
+    assert_no_secret(&out, PASSWORD);
+}
