@@ -37,6 +37,22 @@ fn sasl_args(t: &Tansu, user: &str, mechanism: &str) -> Vec<String> {
     .collect()
 }
 
+/// `consume TOPIC --group g --display --timeout 4` with quick group settings.
+fn display_consumer(topic: &str) -> Command {
+    let mut c = common::bin();
+    c.args([
+        "consume",
+        topic,
+        "--group",
+        "g",
+        "--display",
+        "--timeout",
+        "4",
+    ])
+    .args(["--session-timeout-ms", "6000"]);
+    c
+}
+
 fn assert_no_secret(o: &Output, secret: &str) {
     for stream in [&o.stdout, &o.stderr] {
         assert!(
@@ -69,18 +85,7 @@ fn round_trip(user: &str, mechanism: &str, tansu_mechanism: &str) {
     );
     assert_no_secret(&out, PASSWORD);
 
-    let mut consume = common::bin();
-    consume.args([
-        "consume",
-        "secure",
-        "--group",
-        "g",
-        "--display",
-        "--timeout",
-        "4",
-        "--session-timeout-ms",
-        "6000",
-    ]);
+    let mut consume = display_consumer("secure");
     consume.args(&auth).arg("--verbose"); // librdkafka's detailed log must not leak it either
     let out = with_password(consume, PASSWORD);
     assert!(
@@ -264,18 +269,7 @@ fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut consume = common::bin();
-    consume.args([
-        "consume",
-        "tls",
-        "--group",
-        "g",
-        "--display",
-        "--timeout",
-        "4",
-        "--session-timeout-ms",
-        "6000",
-    ]);
+    let mut consume = display_consumer("tls");
     consume.args(tls(&good_ca));
     let out = with_password(consume, PASSWORD);
     assert!(
@@ -431,23 +425,14 @@ fn the_password_can_come_from_the_environment() {
     let t = Tansu::with_users(&[("frank", PASSWORD, "scram512")]);
     t.create_topic_as("secure", "frank", PASSWORD); // also publishes one alert
     let no_profiles = common::TempDir::new("noprofile");
-    let out = common::bin()
+    let out = display_consumer("secure")
         .args([
-            "consume",
-            "secure",
-            "--group",
-            "g",
-            "--display",
-            "--timeout",
-            "4",
-        ])
-        .args(["--session-timeout-ms", "6000", "--servers", &t.servers()])
-        .args([
+            "--servers",
+            &t.servers(),
             "--security-protocol",
             "SASL_PLAINTEXT",
-            "--username",
-            "frank",
         ])
+        .args(["--username", "frank"])
         .env("ALERTSTREAM_PASSWORD", PASSWORD)
         .env("ALERTSTREAM_CONFIG_DIR", &no_profiles.0)
         .output()
