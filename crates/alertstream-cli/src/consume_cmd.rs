@@ -2,7 +2,7 @@
 //! after each batch, stop on limit, idle timeout or signal.
 
 use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
-use alertstream::sink::{FileSink, Layout, SaveFormat};
+use alertstream::sink::{BackgroundSink, FileSink, Layout, SaveFormat};
 use alertstream::source::{Checkpoint, Consumer, ConsumerConfig, Start};
 use alertstream::time::format_unix_utc;
 use alertstream::{Alert, Error};
@@ -159,16 +159,16 @@ pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-/// A batch being made durable on another thread, and the offsets it covers.
-struct InFlight {
-    flush: std::thread::JoinHandle<alertstream::Result<usize>>,
-    checkpoint: Checkpoint,
-}
+const NOT_DURABLE: &str = "cannot make saved alerts durable; their offsets are not committed";
+
+/// Encoded alerts waiting for the saving thread: about 8 MB of ZTF alerts.
+const SAVE_QUEUE: usize = 128;
 
 struct Stream<'a> {
     consumer: Consumer,
-    sink: Option<FileSink>,
-    in_flight: Option<InFlight>,
+    /// Writes files on its own thread; hands back each sealed batch's
+    /// offsets once the batch is durable.
+    sink: Option<BackgroundSink<Checkpoint>>,
     options: &'a StreamOptions,
     stats: StreamStats,
     oldest_unsaved: Option<Instant>,
@@ -185,10 +185,13 @@ pub fn run_stream(
     stop: &AtomicBool,
 ) -> anyhow::Result<StreamStats> {
     let start = Instant::now();
+    let sink = sink
+        .map(|sink| BackgroundSink::spawn(sink, SAVE_QUEUE))
+        .transpose()
+        .context("cannot start saving")?;
     let mut s = Stream {
         consumer,
         sink,
-        in_flight: None,
         options,
         stats: StreamStats::default(),
         oldest_unsaved: None,
@@ -218,9 +221,7 @@ pub fn run_stream(
             }
             Err(e) => s.warn_once(&e.to_string()),
         }
-        if s.in_flight.as_ref().is_some_and(|f| f.flush.is_finished()) {
-            s.finish_in_flight()?;
-        }
+        s.commit_durable()?;
         if s.batch_due() {
             s.start_batch()?;
         }
@@ -230,7 +231,7 @@ pub fn run_stream(
         }
     }
     s.start_batch()?;
-    s.finish_in_flight()?;
+    s.finish_saving()?;
     if options.progress {
         eprint!("\r\x1b[K");
     }
@@ -251,7 +252,7 @@ impl Stream<'_> {
             writeln!(self.out, "{}", display_line(alert)).context("cannot write to stdout")?;
         }
         if let Some(sink) = &mut self.sink {
-            sink.stage(alert).context("cannot save an alert")?;
+            sink.save(alert).context("cannot save an alert")?;
         }
         self.oldest_unsaved.get_or_insert_with(Instant::now);
         Ok(())
@@ -260,7 +261,7 @@ impl Stream<'_> {
     fn quarantine(&mut self, poison: alertstream::source::PoisonMessage) -> anyhow::Result<()> {
         self.stats.quarantined += 1;
         let place = match &mut self.sink {
-            Some(sink) => format!("kept in {}", sink.stage_quarantine(&poison)?.display()),
+            Some(sink) => format!("kept in {}", sink.save_quarantine(&poison)?.display()),
             None => "not kept (no --save)".to_owned(),
         };
         eprintln!(
@@ -272,7 +273,7 @@ impl Stream<'_> {
     }
 
     fn batch_due(&self) -> bool {
-        let staged = self.sink.as_ref().map_or(0, FileSink::staged);
+        let staged = self.sink.as_ref().map_or(0, BackgroundSink::unsealed);
         staged >= self.options.batch
             || self
                 .oldest_unsaved
@@ -281,35 +282,44 @@ impl Stream<'_> {
 
     /// The durability contract: a batch's offsets are committed only after
     /// its files are durable. Without --save, after its lines are written.
-    /// With --save, the batch is made durable on another thread while the
-    /// next one is consumed; one batch is in flight at most.
+    /// With --save, the batch is sealed: the saving thread makes it durable
+    /// while the next one is consumed, and hands its offsets back.
     fn start_batch(&mut self) -> anyhow::Result<()> {
         self.out.flush().context("cannot write to stdout")?;
         self.oldest_unsaved = None;
-        let Some(sink) = &mut self.sink else {
-            return self.consumer.commit().context("cannot commit offsets");
-        };
-        let batch = sink.take_batch();
-        let checkpoint = self.consumer.checkpoint();
-        self.finish_in_flight()?;
-        self.in_flight = Some(InFlight {
-            flush: std::thread::spawn(move || batch.make_durable()),
-            checkpoint,
-        });
-        Ok(())
+        match &mut self.sink {
+            None => self.consumer.commit().context("cannot commit offsets"),
+            Some(sink) => sink.seal(self.consumer.checkpoint()).context(NOT_DURABLE),
+        }
     }
 
-    /// Waits for the batch in flight, then commits its offsets.
-    fn finish_in_flight(&mut self) -> anyhow::Result<()> {
-        let Some(InFlight { flush, checkpoint }) = self.in_flight.take() else {
+    /// Commits the offsets of the batches that became durable.
+    fn commit_durable(&mut self) -> anyhow::Result<()> {
+        let Some(sink) = &mut self.sink else {
             return Ok(());
         };
-        flush
-            .join()
-            .map_err(|_| anyhow::anyhow!("the thread saving alerts panicked"))?
-            .context("cannot make saved alerts durable; their offsets are not committed")?;
+        let durable = sink.durable().context(NOT_DURABLE)?;
+        self.commit_checkpoints(durable)
+    }
+
+    /// Waits for the saving thread to make every sealed batch durable, then
+    /// commits their offsets.
+    fn finish_saving(&mut self) -> anyhow::Result<()> {
+        let Some(sink) = self.sink.take() else {
+            return Ok(());
+        };
+        let durable = sink.finish().context(NOT_DURABLE)?;
+        self.commit_checkpoints(durable)
+    }
+
+    /// Commits several durable batches at once: one round trip to the broker.
+    fn commit_checkpoints(&mut self, checkpoints: Vec<Checkpoint>) -> anyhow::Result<()> {
+        let mut all = Checkpoint::default();
+        for checkpoint in checkpoints {
+            all.extend(checkpoint);
+        }
         self.consumer
-            .commit_checkpoint(&checkpoint)
+            .commit_checkpoint(&all)
             .context("cannot commit offsets")
     }
 

@@ -26,8 +26,75 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("alertstream: error: {e:#}");
+            eprintln!("alertstream: error: {}", error_text(&e));
+            if let Some(hint) = hint(&e) {
+                eprintln!("alertstream: {hint}");
+            }
             ExitCode::from(1)
         }
+    }
+}
+
+/// The error and its causes on one line; a cause that its parent's message
+/// already quotes is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text += ": ";
+            }
+            text += &cause;
+        }
+    }
+    text
+}
+
+/// What to do about errors whose fix is not in their message.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    let io_kind = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    match io_kind {
+        Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => Some(
+            "the disk is full: free some space or save to another folder, then run the same \
+             command again. Alerts that were not durably saved were not committed: the broker \
+             delivers them again.",
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn disk_full() -> anyhow::Error {
+        let io = std::io::Error::from_raw_os_error(28); // ENOSPC
+        Err::<(), _>(alertstream::Error::Io {
+            path: "/data/alerts/.alertstream-tmp-1-0".into(),
+            source: io,
+        })
+        .context("cannot save an alert")
+        .unwrap_err()
+    }
+
+    #[test]
+    fn a_cause_already_quoted_by_its_parent_is_not_repeated() {
+        let text = error_text(&disk_full());
+        assert_eq!(text.matches("No space left on device").count(), 1, "{text}");
+        assert!(
+            text.starts_with("cannot save an alert: /data/alerts/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_gets_a_hint_and_other_errors_none() {
+        assert!(hint(&disk_full()).is_some_and(|h| h.contains("free some space")));
+        assert_eq!(hint(&anyhow::anyhow!("no topic")), None);
     }
 }

@@ -194,16 +194,21 @@ impl Alert {
     /// schema's fingerprint, so the same alert always gives the same bytes.
     /// `None` for BSON and JSON alerts, which have no Avro schema.
     pub fn to_container(&self) -> Option<Vec<u8>> {
+        Some(self.container_parts()?.concat())
+    }
+
+    /// [`Alert::to_container`]'s bytes in four parts, for a vectored write
+    /// that copies nothing: the file header (shared by all alerts of the
+    /// schema), the block prefix, the datum, the sync marker.
+    pub fn container_parts(&self) -> Option<[Bytes; 4]> {
         let (schema, datum) = (self.schema.as_ref()?, self.avro_datum()?);
-        let fp = schema.fingerprint().to_le_bytes();
-        let mut sync = [0u8; 16];
-        sync[..8].copy_from_slice(&fp);
-        sync[8..].copy_from_slice(&fp);
-        Some(crate::avro::container::write_container(
-            schema.text(),
-            &[&datum],
-            sync,
-        ))
+        let prefix = crate::avro::container::block_prefix(1, datum.len());
+        Some([
+            schema.container_header(),
+            prefix.into(),
+            datum,
+            Bytes::copy_from_slice(&schema.sync_marker()),
+        ])
     }
 
     /// The writer schema, for Avro formats.

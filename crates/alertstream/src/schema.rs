@@ -6,10 +6,11 @@
 
 use crate::avro::Plan;
 use crate::error::{Error, Result};
+use bytes::Bytes;
 use serde_avro_fast::schema::SchemaMut;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A parsed Avro writer schema and the text it came from.
@@ -19,6 +20,8 @@ pub struct WriterSchema {
     fingerprint: u64,
     tree: SchemaMut,
     plan: Plan,
+    /// The header of one-record containers of this schema, built once.
+    container_header: OnceLock<Bytes>,
 }
 
 impl WriterSchema {
@@ -57,6 +60,7 @@ impl WriterSchema {
             fingerprint: u64::from_le_bytes(fp),
             plan: Plan::compile(&tree),
             tree,
+            container_header: OnceLock::new(),
         })
     }
 
@@ -79,6 +83,25 @@ impl WriterSchema {
     /// The Avro parsing-canonical-form Rabin fingerprint (CRC-64-AVRO).
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
+    }
+
+    /// The sync marker of containers written with this schema: derived from
+    /// the fingerprint, so that the same alert always gives the same bytes.
+    pub fn sync_marker(&self) -> [u8; 16] {
+        let fp = self.fingerprint.to_le_bytes();
+        let mut sync = [0u8; 16];
+        sync[..8].copy_from_slice(&fp);
+        sync[8..].copy_from_slice(&fp);
+        sync
+    }
+
+    /// The header of a container file holding records of this schema.
+    pub fn container_header(&self) -> Bytes {
+        self.container_header
+            .get_or_init(|| {
+                crate::avro::container::container_header(&self.text, self.sync_marker()).into()
+            })
+            .clone()
     }
 
     pub fn fingerprint_hex(&self) -> String {

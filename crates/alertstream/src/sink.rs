@@ -5,12 +5,20 @@
 //! system, rename every file into place, sync again (the renames). Only after
 //! `flush` returns may the batch's offsets be committed. A file's name comes
 //! from the alert's ids, so an alert delivered twice rewrites the same file.
+//!
+//! [`BackgroundSink`] runs a `FileSink` on a thread of its own: the caller
+//! encodes alerts and goes on consuming while the files are written, and
+//! learns which batches are durable from the tokens it gets back.
 
 use crate::alert::{Alert, Id, Survey};
 use crate::error::{Error, Result};
 use crate::source::PoisonMessage;
+use bytes::Bytes;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
+mod background;
+pub use background::BackgroundSink;
 
 /// Folder layout of saved alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,11 +50,25 @@ struct Staged {
     dest: PathBuf,
 }
 
-/// Writes alerts as files under one folder; see the module documentation.
-pub struct FileSink {
+/// An alert ready to be written: its final path and its bytes, in parts
+/// that are written one after the other (the datum is not copied).
+#[derive(Debug)]
+pub struct Prepared {
+    pub dest: PathBuf,
+    pub parts: Vec<Bytes>,
+}
+
+/// Where and how alerts are saved: names files and encodes alerts, no I/O.
+#[derive(Debug, Clone)]
+pub struct Naming {
     dir: PathBuf,
     layout: Layout,
     format: SaveFormat,
+}
+
+/// Writes alerts as files under one folder; see the module documentation.
+pub struct FileSink {
+    naming: Naming,
     staged: Vec<Staged>,
     next_tmp: u64,
     /// Folders known to exist: one mkdir per folder, not one per alert.
@@ -55,62 +77,28 @@ pub struct FileSink {
     pid: u32,
 }
 
-impl FileSink {
-    /// Creates the folder if needed and removes temporary files a crash left.
-    pub fn new(dir: impl Into<PathBuf>, layout: Layout, format: SaveFormat) -> Result<Self> {
-        let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        remove_stale_tmp(&dir, 2)?;
-        Ok(FileSink {
-            dir,
-            layout,
-            format,
-            staged: Vec::new(),
-            next_tmp: 0,
-            made_dirs: std::collections::HashSet::new(),
-            pid: std::process::id(),
-        })
+impl Naming {
+    /// The final path and the bytes of an alert.
+    pub fn prepare(&self, alert: &Alert) -> Prepared {
+        let (parts, ext) = self.encode(alert);
+        Prepared {
+            dest: self.dir.join(self.relative_path(alert, ext)),
+            parts,
+        }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Number of files written but not yet durable.
-    pub fn staged(&self) -> usize {
-        self.staged.len()
-    }
-
-    /// Writes an alert under a temporary name; returns its final path.
-    pub fn stage(&mut self, alert: &Alert) -> Result<PathBuf> {
-        let (bytes, ext) = self.encode(alert);
-        let dest = self.dir.join(self.relative_path(alert, ext));
-        self.write_tmp(dest, &bytes)
-    }
-
-    /// Keeps an undecodable message raw as `_quarantine/<topic>-<partition>-<offset>.bin`.
-    pub fn stage_quarantine(&mut self, poison: &PoisonMessage) -> Result<PathBuf> {
+    /// The final path and the bytes of an undecodable message:
+    /// `_quarantine/<topic>-<partition>-<offset>.bin`, raw.
+    pub fn prepare_quarantine(&self, poison: &PoisonMessage) -> Prepared {
         let name = format!(
             "{}-{}-{}.bin",
             sanitize(&poison.topic),
             poison.partition,
             poison.offset
         );
-        let dest = self.dir.join(QUARANTINE_DIR).join(name);
-        self.write_tmp(dest, &poison.payload)
-    }
-
-    /// Makes every staged file durable under its final name. Returns how many.
-    pub fn flush(&mut self) -> Result<usize> {
-        self.take_batch().make_durable()
-    }
-
-    /// Hands the staged files over as a batch, to be made durable elsewhere
-    /// (e.g. on another thread, while the next batch is being written).
-    pub fn take_batch(&mut self) -> Batch {
-        Batch {
-            dir: self.dir.clone(),
-            staged: std::mem::take(&mut self.staged),
+        Prepared {
+            dest: self.dir.join(QUARANTINE_DIR).join(name),
+            parts: vec![poison.payload.clone()],
         }
     }
 
@@ -140,26 +128,98 @@ impl FileSink {
         }
     }
 
-    fn encode(&self, alert: &Alert) -> (Vec<u8>, &'static str) {
+    fn encode(&self, alert: &Alert) -> (Vec<Bytes>, &'static str) {
         if self.format == SaveFormat::Avro {
-            if let Some(container) = alert.to_container() {
-                return (container, "avro");
+            if let Some(parts) = alert.container_parts() {
+                return (parts.into(), "avro");
             }
         }
         let mut json = alert.to_json().into_bytes();
         json.push(b'\n');
-        (json, "json")
+        (vec![json.into()], "json")
+    }
+}
+
+impl FileSink {
+    /// Creates the folder if needed and removes temporary files a crash left.
+    pub fn new(dir: impl Into<PathBuf>, layout: Layout, format: SaveFormat) -> Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        remove_stale_tmp(&dir, 2)?;
+        Ok(FileSink {
+            naming: Naming {
+                dir,
+                layout,
+                format,
+            },
+            staged: Vec::new(),
+            next_tmp: 0,
+            made_dirs: std::collections::HashSet::new(),
+            pid: std::process::id(),
+        })
     }
 
-    fn write_tmp(&mut self, dest: PathBuf, bytes: &[u8]) -> Result<PathBuf> {
-        let parent = dest.parent().unwrap_or(&self.dir).to_path_buf();
+    pub fn dir(&self) -> &Path {
+        &self.naming.dir
+    }
+
+    /// How this sink names and encodes alerts.
+    pub fn naming(&self) -> &Naming {
+        &self.naming
+    }
+
+    /// Number of files written but not yet durable.
+    pub fn staged(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// Writes an alert under a temporary name; returns its final path.
+    pub fn stage(&mut self, alert: &Alert) -> Result<PathBuf> {
+        let prepared = self.naming.prepare(alert);
+        self.stage_prepared(prepared)
+    }
+
+    /// Keeps an undecodable message raw as `_quarantine/<topic>-<partition>-<offset>.bin`.
+    pub fn stage_quarantine(&mut self, poison: &PoisonMessage) -> Result<PathBuf> {
+        let prepared = self.naming.prepare_quarantine(poison);
+        self.stage_prepared(prepared)
+    }
+
+    /// Writes prepared bytes under a temporary name; returns the final path.
+    pub fn stage_prepared(&mut self, prepared: Prepared) -> Result<PathBuf> {
+        let Prepared { dest, parts } = prepared;
+        self.write_tmp(dest, &parts)
+    }
+
+    /// Makes every staged file durable under its final name. Returns how many.
+    pub fn flush(&mut self) -> Result<usize> {
+        self.take_batch().make_durable()
+    }
+
+    /// Hands the staged files over as a batch, to be made durable elsewhere
+    /// (e.g. on another thread, while the next batch is being written).
+    pub fn take_batch(&mut self) -> Batch {
+        Batch {
+            dir: self.naming.dir.clone(),
+            staged: std::mem::take(&mut self.staged),
+        }
+    }
+
+    /// The file an alert is saved to, relative to the folder.
+    pub fn relative_path(&self, alert: &Alert, ext: &str) -> PathBuf {
+        self.naming.relative_path(alert, ext)
+    }
+
+    fn write_tmp(&mut self, dest: PathBuf, parts: &[Bytes]) -> Result<PathBuf> {
+        let parent = dest.parent().unwrap_or(&self.naming.dir).to_path_buf();
         if !self.made_dirs.contains(&parent) {
             std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
             self.made_dirs.insert(parent.clone());
         }
         let tmp = parent.join(format!("{TMP_PREFIX}{}-{}", self.pid, self.next_tmp));
         self.next_tmp += 1;
-        write_and_start_writeback(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        // No fsync here: the syncing side makes a whole batch durable at once.
+        write_parts(&tmp, parts).map_err(|e| Error::io(&tmp, e))?;
         self.staged.push(Staged {
             tmp,
             dest: dest.clone(),
@@ -169,8 +229,7 @@ impl FileSink {
 }
 
 /// Files written under temporary names, not yet durable. Dropping a batch
-/// without [`Batch::make_durable`] leaves temporary files that the next
-/// [`FileSink::new`] removes.
+/// without [`Batch::make_durable`] removes its temporary files.
 pub struct Batch {
     dir: PathBuf,
     staged: Vec<Staged>,
@@ -185,17 +244,27 @@ impl Batch {
         self.staged.is_empty()
     }
 
-    /// Syncs the file system, renames every file into place, syncs again.
-    pub fn make_durable(self) -> Result<usize> {
-        if self.staged.is_empty() {
+    /// Syncs the file system, renames every file into place, syncs again
+    /// (the renames). Returns how many files.
+    pub fn make_durable(mut self) -> Result<usize> {
+        let count = self.staged.len();
+        if count == 0 {
             return Ok(0);
         }
         sync_filesystem(&self.dir)?;
         for s in &self.staged {
+            evict_from_page_cache(&s.tmp);
             std::fs::rename(&s.tmp, &s.dest).map_err(|e| Error::io(&s.dest, e))?;
         }
+        self.staged.clear();
         sync_filesystem(&self.dir)?;
-        Ok(self.staged.len())
+        Ok(count)
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        remove_tmp_files(&mut self.staged);
     }
 }
 
@@ -203,9 +272,13 @@ impl Drop for FileSink {
     /// Staged files that were never made durable are not alerts anyone was
     /// told about: remove them.
     fn drop(&mut self) {
-        for s in self.staged.drain(..) {
-            let _ = std::fs::remove_file(&s.tmp);
-        }
+        remove_tmp_files(&mut self.staged);
+    }
+}
+
+fn remove_tmp_files(staged: &mut Vec<Staged>) {
+    for s in staged.drain(..) {
+        let _ = std::fs::remove_file(&s.tmp);
     }
 }
 
@@ -241,20 +314,37 @@ fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// Writes a file and asks the kernel to start writing it to disk now, without
-/// waiting: by the time the batch is synced, most of it is already there.
-fn write_and_start_writeback(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Creates a file holding the parts one after the other: one `writev`.
+fn write_parts(path: &Path, parts: &[Bytes]) -> std::io::Result<()> {
+    use std::io::{IoSlice, Write};
     let mut file = File::create(path)?;
-    file.write_all(bytes)?;
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: the descriptor is valid while `file` lives; the call only
-        // schedules writeback. Failure is harmless: syncfs covers the file.
-        unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    let mut slices: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
+}
+
+/// Drops a durable file's pages from the page cache. Saved alerts are
+/// written once and seldom read soon, so keeping them cached only pushes out
+/// other data; and the next batch reuses the freed pages, which is cheaper
+/// than getting new ones. Best effort: failure only costs memory.
+fn evict_from_page_cache(path: &Path) {
+    #[cfg(target_os = "linux")]
+    if let Ok(file) = File::open(path) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is valid while `file` lives; the call only
+        // drops clean cached pages.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = path;
 }
 
 /// Flushes everything written to the file system holding `dir`: one call

@@ -113,7 +113,11 @@ impl ConsumerConfig {
             // The prefetch queue (all partitions together): it keeps fetching
             // while a batch is synced to disk, and bounds memory whatever
             // the backlog.
-            .set("queued.max.messages.kbytes", "65536");
+            .set("queued.max.messages.kbytes", "16384")
+            // When that queue is full, librdkafka waits this long before it
+            // fetches again (default 1 s): with a consumer slowed by the disk,
+            // the queue drained in a few ms and then sat empty for the rest.
+            .set("fetch.queue.backoff.ms", "10");
         apply_verbosity(&mut c);
         for (k, v) in &self.properties {
             c.set(k, v);
@@ -180,6 +184,13 @@ mod tests {
 /// Next offsets to commit, per topic and partition.
 #[derive(Debug, Default)]
 pub struct Checkpoint(BTreeMap<(String, i32), i64>);
+
+impl Checkpoint {
+    /// Takes in a later checkpoint: its offsets supersede this one's.
+    pub fn extend(&mut self, later: Checkpoint) {
+        self.0.extend(later.0);
+    }
+}
 
 /// A message that could not be decoded, with everything needed to keep it.
 #[derive(Debug)]

@@ -221,8 +221,21 @@ fn check_block_size(len: usize, offset: usize) -> Result<()> {
 /// Writes a container holding `datums` (already Avro-encoded with `schema`) as
 /// one uncompressed block: how alerts are saved and published in ZTF's format.
 pub fn write_container(schema: &str, datums: &[&[u8]], sync: [u8; 16]) -> Vec<u8> {
-    let body: usize = datums.iter().map(|d| d.len()).sum();
-    let mut out = Vec::with_capacity(64 + schema.len() + body);
+    let mut out = container_header(schema, sync);
+    if !datums.is_empty() {
+        let body: usize = datums.iter().map(|d| d.len()).sum();
+        out.extend_from_slice(&block_prefix(datums.len(), body));
+        for d in datums {
+            out.extend_from_slice(d);
+        }
+        out.extend_from_slice(&sync);
+    }
+    out
+}
+
+/// A container's header: magic, metadata (the schema, codec null), sync marker.
+pub fn container_header(schema: &str, sync: [u8; 16]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + schema.len());
     out.extend_from_slice(MAGIC);
     write_long(&mut out, 2);
     write_bytes(&mut out, b"avro.schema");
@@ -231,14 +244,15 @@ pub fn write_container(schema: &str, datums: &[&[u8]], sync: [u8; 16]) -> Vec<u8
     write_bytes(&mut out, b"null");
     write_long(&mut out, 0);
     out.extend_from_slice(&sync);
-    if !datums.is_empty() {
-        write_long(&mut out, datums.len() as i64);
-        write_long(&mut out, body as i64);
-        for d in datums {
-            out.extend_from_slice(d);
-        }
-        out.extend_from_slice(&sync);
-    }
+    out
+}
+
+/// What precedes a block's data: its record count and its size in bytes.
+/// The data and the header's sync marker follow.
+pub fn block_prefix(count: usize, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20);
+    write_long(&mut out, count as i64);
+    write_long(&mut out, size as i64);
     out
 }
 
