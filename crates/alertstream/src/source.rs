@@ -110,9 +110,9 @@ impl ConsumerConfig {
                 (self.session_timeout_ms / 3).max(100).to_string(),
             )
             .set("statistics.interval.ms", "1000")
-            // The prefetch queue (all partitions together): it keeps fetching
-            // while a batch is synced to disk, and bounds memory whatever
-            // the backlog.
+            // The prefetch queue (all partitions together): it absorbs the
+            // jitter of broker and disk, and bounds memory whatever the
+            // backlog (16 MiB: as fast as 64 MiB when saving, 60 MB less RSS).
             .set("queued.max.messages.kbytes", "16384")
             // When that queue is full, librdkafka waits this long before it
             // fetches again (default 1 s): with a consumer slowed by the disk,
@@ -223,6 +223,18 @@ pub struct Consumer {
     ready: VecDeque<(Alert, bool)>,
     handed: BTreeMap<(String, i32), i64>,
     lag: Arc<AtomicI64>,
+    /// The previous message's key: Fink sends the same schema as the key
+    /// of every message, ~18 KB not worth copying each time.
+    last_key: Option<Bytes>,
+}
+
+/// `bytes` as shared bytes: the previous ones when equal, else a copy that
+/// becomes the previous ones.
+fn same_or_copy(previous: &mut Option<Bytes>, bytes: &[u8]) -> Bytes {
+    match previous {
+        Some(last) if last[..] == *bytes => last.clone(),
+        _ => previous.insert(Bytes::copy_from_slice(bytes)).clone(),
+    }
 }
 
 impl std::fmt::Debug for Consumer {
@@ -269,6 +281,7 @@ impl Consumer {
             ready: VecDeque::new(),
             handed: BTreeMap::new(),
             lag,
+            last_key: None,
         })
     }
 
@@ -300,7 +313,7 @@ impl Consumer {
                 topic: message.topic().to_owned(),
                 partition: message.partition(),
                 offset: message.offset(),
-                key: message.key().map(Bytes::copy_from_slice),
+                key: message.key().map(|k| same_or_copy(&mut self.last_key, k)),
                 timestamp_ms: message.timestamp().to_millis(),
             };
             let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
