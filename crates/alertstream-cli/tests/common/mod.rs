@@ -306,3 +306,15 @@ impl Drop for Tansu {
         self.stop();
     }
 }
+
+/// Runs a command that must fail with exit code 1 within `limit` (an error
+/// reported, not a retry loop); returns its output and its stderr as text.
+#[allow(dead_code)]
+pub fn fails_within(limit: Duration, command: impl FnOnce() -> Output) -> (Output, String) {
+    let start = Instant::now();
+    let out = command();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+    (out, stderr)
+}
