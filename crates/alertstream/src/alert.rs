@@ -26,6 +26,8 @@ pub struct Alert {
     /// The record's value arena; slot 0 is the record.
     values: Vec<Value>,
     kafka: Option<KafkaMeta>,
+    /// Found on first use: every accessor asks for it.
+    survey: std::sync::OnceLock<Survey>,
 }
 
 /// Where a consumed alert came from.
@@ -146,6 +148,7 @@ impl Alert {
             schema: Some(schema),
             values,
             kafka: None,
+            survey: std::sync::OnceLock::new(),
         }
     }
 
@@ -162,6 +165,7 @@ impl Alert {
             schema: None,
             values,
             kafka: None,
+            survey: std::sync::OnceLock::new(),
         }
     }
 
@@ -228,6 +232,10 @@ impl Alert {
 
     /// Which survey's layout the record follows.
     pub fn survey(&self) -> Survey {
+        *self.survey.get_or_init(|| self.detect_survey())
+    }
+
+    fn detect_survey(&self) -> Survey {
         let r = self.record();
         if r.get("diaSource").is_some_and(|d| !d.is_null()) {
             Survey::Rubin
