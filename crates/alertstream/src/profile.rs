@@ -366,15 +366,15 @@ pub fn fink_client_profile(home: &Path, survey: &str) -> Result<Option<(Profile,
         return Ok(None);
     };
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let y: serde_yaml::Value = serde_yaml::from_str(&text)
+    let y: yaml_serde::Value = yaml_serde::from_str(&text)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     let s = |k: &str| y.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let topics: Vec<String> = match y.get("topics").or_else(|| y.get("mytopics")) {
-        Some(serde_yaml::Value::Mapping(m)) => m
+        Some(yaml_serde::Value::Mapping(m)) => m
             .keys()
             .filter_map(|k| k.as_str().map(str::to_owned))
             .collect(),
-        Some(serde_yaml::Value::Sequence(v)) => v
+        Some(yaml_serde::Value::Sequence(v)) => v
             .iter()
             .filter_map(|t| t.as_str().map(str::to_owned))
             .collect(),
