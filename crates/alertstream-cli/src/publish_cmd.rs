@@ -46,6 +46,7 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         create_topic(
             servers,
             &conn.security,
+            &conn.properties,
             &args.topic,
             args.partitions,
             timeout,
@@ -133,7 +134,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mock;
     let servers = match &args.servers {
         Some(s) => {
-            create_topic(s, &Security::default(), topic, 1, DELIVERY_TIMEOUT)?;
+            create_topic(s, &Security::default(), &[], topic, 1, DELIVERY_TIMEOUT)?;
             s.clone()
         }
         None => {

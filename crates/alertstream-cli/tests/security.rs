@@ -78,21 +78,13 @@ fn round_trip(user: &str, mechanism: &str, tansu_mechanism: &str) {
         .args(&auth);
     publish.arg(path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro"));
     let out = with_password(publish, PASSWORD);
-    assert!(
-        out.status.success(),
-        "publish: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "publish: ");
     assert_no_secret(&out, PASSWORD);
 
     let mut consume = display_consumer("secure");
     consume.args(&auth).arg("--verbose"); // librdkafka's detailed log must not leak it either
     let out = with_password(consume, PASSWORD);
-    assert!(
-        out.status.success(),
-        "consume: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "consume: ");
     assert_eq!(common::stdout_lines(&out).len(), 1);
     assert_no_secret(&out, PASSWORD);
 }
@@ -146,11 +138,7 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, &format!("openssl {args:?}: "));
 }
 
 /// `NAME.pem` and `NAME.key`, signed by the CA `ca`, valid for `san` only.
@@ -257,20 +245,12 @@ fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
         .args(tls(&good_ca));
     publish.arg(path("ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"));
     let out = with_password(publish, PASSWORD);
-    assert!(
-        out.status.success(),
-        "publish over TLS: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "publish over TLS: ");
 
     let mut consume = display_consumer("tls");
     consume.args(tls(&good_ca));
     let out = with_password(consume, PASSWORD);
-    assert!(
-        out.status.success(),
-        "consume over TLS: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "consume over TLS: ");
     assert_eq!(common::stdout_lines(&out).len(), 1);
 
     let mut wrong = common::bin();
@@ -318,11 +298,7 @@ fn a_registered_profile_streams_and_never_shows_its_password() {
     register.args(["--security-protocol", "SASL_PLAINTEXT", "--password-stdin"]);
     with_config(&mut register, &config, &home);
     let out = with_password(register, PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     let secret = config.join("secrets/p");
     assert_eq!(
         std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
@@ -352,11 +328,7 @@ fn a_registered_profile_streams_and_never_shows_its_password() {
         c.output().unwrap()
     };
     let out = consume(&config);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     assert_eq!(
         common::stdout_lines(&out).len(),
         1,
@@ -404,11 +376,7 @@ fn fink_client_credentials_are_used_when_no_profile_exists() {
     ]);
     with_config(&mut c, &config, &home);
     let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     let lines = common::stdout_lines(&out);
     assert_eq!(lines.len(), 1);
     assert!(lines[0].contains("ZTF19acihgng"));
@@ -431,11 +399,7 @@ fn the_password_can_come_from_the_environment() {
         .env("ALERTSTREAM_CONFIG_DIR", &no_profiles.0)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     assert_eq!(common::stdout_lines(&out).len(), 1);
     assert_no_secret(&out, PASSWORD);
 }

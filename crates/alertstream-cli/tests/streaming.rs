@@ -96,11 +96,7 @@ fn consume(t: &Tansu, topic: &str, group: &str, extra: &[&str]) -> std::process:
     let mut args = t.consume_args(topic, group);
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = common::bin().args(&args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "consume: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "consume: ");
     out
 }
 
@@ -520,11 +516,7 @@ fn fink_client_reads_saved_alerts() {
         .args(["-c", script, &save])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     let got: Vec<(String, i64)> = serde_json::from_slice(&out.stdout).unwrap();
     let mut expected: Vec<(String, i64)> = alerts_of(&[&inputs[0], &inputs[1]])
         .iter()
@@ -637,11 +629,7 @@ fn lag_rows(t: &Tansu, group: &str) -> Vec<serde_json::Value> {
         "ops",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "");
     stdout_lines(&out)
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -684,11 +672,7 @@ fn topics_lag_and_reset() {
             "--to",
             to,
         ]);
-        assert!(
-            out.status.success(),
-            "reset {to}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out, &format!("reset {to}: "));
     };
     reset("earliest");
     assert_eq!(total(&lag_rows(&t, "g"), "lag"), n);

@@ -1,7 +1,9 @@
 //! Looking after topics and groups: list topics, a group's lag per
 //! partition, and moving a group's committed offsets.
 
-use crate::broker::{apply_verbosity, check_connection, ErrorContext, ErrorLog, Identity};
+use crate::broker::{
+    apply_connection_settings, check_connection, ErrorContext, ErrorLog, Identity,
+};
 use crate::error::{Error, Result};
 use crate::security::Security;
 use rdkafka::config::ClientConfig;
@@ -72,10 +74,7 @@ fn group_client(
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("client.id", "alertstream-admin");
-    apply_verbosity(&mut config);
-    for (k, v) in conn.security.properties()?.iter().chain(&conn.properties) {
-        config.set(k, v);
-    }
+    apply_connection_settings(&mut config, &conn.security, &conn.properties)?;
     let consumer: BaseConsumer<ErrorContext> = config
         .create_with_context(ErrorContext(errors.clone()))
         .map_err(|e| Error::Kafka(format!("cannot create a client: {e}")))?;

@@ -37,8 +37,23 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// What every client of a broker shares, set over its own settings:
+/// librdkafka's log level, the security settings, then the user's raw
+/// librdkafka properties, which win.
+pub(crate) fn apply_connection_settings(
+    config: &mut rdkafka::config::ClientConfig,
+    security: &Security,
+    properties: &[(String, String)],
+) -> Result<()> {
+    apply_verbosity(config);
+    for (k, v) in security.properties()?.iter().chain(properties) {
+        config.set(k, v);
+    }
+    Ok(())
+}
+
 /// Asks librdkafka for its detailed log when verbose.
-pub(crate) fn apply_verbosity(config: &mut rdkafka::config::ClientConfig) {
+fn apply_verbosity(config: &mut rdkafka::config::ClientConfig) {
     if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
         config
             .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug)

@@ -2,7 +2,9 @@
 //! topics and how broker developers simulate a survey's stream.
 
 use crate::alert::Alert;
-use crate::broker::{apply_verbosity, check_connection, ErrorContext, ErrorLog, Identity};
+use crate::broker::{
+    apply_connection_settings, check_connection, ErrorContext, ErrorLog, Identity,
+};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::security::Security;
@@ -145,10 +147,7 @@ impl Publisher {
             .set("client.id", "alertstream-publish")
             .set("message.max.bytes", "10000000")
             .set("linger.ms", "5");
-        apply_verbosity(&mut config);
-        for (k, v) in security.properties()?.iter().chain(properties) {
-            config.set(k, v);
-        }
+        apply_connection_settings(&mut config, security, properties)?;
         let producer: BaseProducer<Context> = config
             .create_with_context(Context(deliveries.clone(), errors.clone()))
             .map_err(|e| Error::Kafka(format!("cannot create the producer: {e}")))?;
@@ -220,6 +219,7 @@ impl Publisher {
 pub fn create_topic(
     servers: &str,
     security: &Security,
+    properties: &[(String, String)],
     topic: &str,
     partitions: i32,
     timeout: Duration,
@@ -227,10 +227,7 @@ pub fn create_topic(
     let errors = ErrorLog::default();
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", servers);
-    apply_verbosity(&mut config);
-    for (k, v) in security.properties()? {
-        config.set(k, v);
-    }
+    apply_connection_settings(&mut config, security, properties)?;
     let admin: AdminClient<ErrorContext> = config
         .create_with_context(ErrorContext(errors.clone()))
         .map_err(|e| Error::Kafka(format!("cannot create the admin client: {e}")))?;
@@ -238,7 +235,7 @@ pub fn create_topic(
     check_connection(
         admin.inner(),
         servers,
-        &Identity::default(),
+        &Identity::of(security, properties),
         &[],
         timeout,
         &errors,

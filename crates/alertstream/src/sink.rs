@@ -168,11 +168,6 @@ impl FileSink {
         &self.naming
     }
 
-    /// Number of files written but not yet durable.
-    pub fn staged(&self) -> usize {
-        self.staged.len()
-    }
-
     /// Writes an alert under a temporary name; returns its final path.
     pub fn stage(&mut self, alert: &Alert) -> Result<PathBuf> {
         let prepared = self.naming.prepare(alert);
@@ -236,14 +231,6 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn len(&self) -> usize {
-        self.staged.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
-    }
-
     /// Syncs the file system, renames every file into place, syncs again
     /// (the renames). Returns how many files.
     pub fn make_durable(mut self) -> Result<usize> {

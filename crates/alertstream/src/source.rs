@@ -8,7 +8,7 @@
 //! a crash before that re-delivers them, never loses them.
 
 use crate::alert::{Alert, KafkaMeta};
-use crate::broker::{apply_verbosity, check_connection, ErrorLog, Identity};
+use crate::broker::{apply_connection_settings, check_connection, ErrorLog, Identity};
 use crate::decode::{Decoder, DecoderOptions};
 use crate::error::{Error, Result};
 use crate::security::Security;
@@ -86,9 +86,6 @@ impl ConsumerConfig {
 
     fn client_config(&self) -> Result<ClientConfig> {
         let mut c = ClientConfig::new();
-        for (k, v) in self.security.properties()? {
-            c.set(k, v);
-        }
         c.set("bootstrap.servers", &self.servers)
             .set("group.id", &self.group)
             .set("client.id", "alertstream")
@@ -118,10 +115,7 @@ impl ConsumerConfig {
             // fetches again (default 1 s): with a consumer slowed by the disk,
             // the queue drained in a few ms and then sat empty for the rest.
             .set("fetch.queue.backoff.ms", "10");
-        apply_verbosity(&mut c);
-        for (k, v) in &self.properties {
-            c.set(k, v);
-        }
+        apply_connection_settings(&mut c, &self.security, &self.properties)?;
         Ok(c)
     }
 }

@@ -27,6 +27,15 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().unwrap()
 }
 
+/// The command exited 0; otherwise its stderr, after `what`, is the message.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn stdout_lines(o: &Output) -> Vec<String> {
     String::from_utf8(o.stdout.clone())
         .unwrap()
@@ -133,11 +142,7 @@ impl Tansu {
                 .args(["--broker", &format!("tcp://127.0.0.1:{}", t.port)])
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "user create: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_success(&out, "user create: ");
         }
         t.authentication = true;
         t.advertised_port = advertised_port.unwrap_or(t.port);
@@ -199,11 +204,7 @@ impl Tansu {
             .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "topic create: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "topic create: ");
     }
 
     /// Creates a topic through alertstream with SASL credentials.
@@ -235,11 +236,7 @@ impl Tansu {
             .unwrap();
         writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "create topic: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "create topic: ");
     }
 
     /// Publishes with the CLI; panics with its stderr if it fails.
@@ -257,11 +254,7 @@ impl Tansu {
         args.extend_from_slice(extra);
         args.extend_from_slice(paths);
         let out = run(&args);
-        assert!(
-            out.status.success(),
-            "publish: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "publish: ");
     }
 
     /// `consume` arguments for this broker with quick group settings.

@@ -218,21 +218,6 @@ fn check_block_size(len: usize, offset: usize) -> Result<()> {
     Ok(())
 }
 
-/// Writes a container holding `datums` (already Avro-encoded with `schema`) as
-/// one uncompressed block: how alerts are saved and published in ZTF's format.
-pub fn write_container(schema: &str, datums: &[&[u8]], sync: [u8; 16]) -> Vec<u8> {
-    let mut out = container_header(schema, sync);
-    if !datums.is_empty() {
-        let body: usize = datums.iter().map(|d| d.len()).sum();
-        out.extend_from_slice(&block_prefix(datums.len(), body));
-        for d in datums {
-            out.extend_from_slice(d);
-        }
-        out.extend_from_slice(&sync);
-    }
-    out
-}
-
 /// A container's header: magic, metadata (the schema, codec null), sync marker.
 pub fn container_header(schema: &str, sync: [u8; 16]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + schema.len());
