@@ -40,5 +40,8 @@ cargo fmt --all -- --check
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "the library without librdkafka (--no-default-features: decode-only users)"
+cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D warnings
+
 log "cargo test (unit, integration, CLI and doc tests)"
 cargo test --workspace --locked

@@ -1,7 +1,7 @@
 //! `topics`, `lag` and `reset`: tables for people, JSON Lines with --json.
 
 use crate::cli::{LagArgs, ResetArgs, TopicsArgs};
-use alertstream::admin;
+use alertstream::kafka::admin;
 use anyhow::Context;
 use std::process::ExitCode;
 

@@ -1,7 +1,7 @@
 //! `auth register|show|list|remove`: profiles kept by the library's store.
 
 use crate::cli::{read_password_line, AuthCommand, RegisterArgs};
-use alertstream::profile::{preset, preset_names, Profile, Store};
+use alertstream::kafka::profile::{preset, preset_names, Profile, Store};
 use std::process::ExitCode;
 
 pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {

@@ -1,8 +1,9 @@
 //! Command-line arguments: one struct per subcommand, shared option groups.
 
-use alertstream::admin::{Connection, ResetTo};
-use alertstream::profile::{with_prefix, Resolved, Store};
-use alertstream::security::{Mechanism, Protocol, Secret};
+use alertstream::kafka::admin::ResetTo;
+use alertstream::kafka::profile::{with_prefix, Resolved, Store};
+use alertstream::kafka::security::{Mechanism, Protocol, Secret};
+use alertstream::kafka::Connection;
 use alertstream::{DecoderOptions, Format};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -209,13 +210,12 @@ impl BrokerArgs {
             eprintln!("alertstream: WARNING: TLS certificate and host-name verification is OFF (--insecure-skip-tls-verify)");
             security.skip_tls_verification = true;
         }
+        let mut connection = Connection::new(servers);
+        connection.security = security;
+        connection.properties = self.properties.clone();
+        connection.connect_timeout = self.connect_timeout();
         Ok(Target {
-            connection: Connection {
-                servers,
-                security,
-                properties: self.properties.clone(),
-                connect_timeout: self.connect_timeout(),
-            },
+            connection,
             profile: resolved,
         })
     }
@@ -235,7 +235,7 @@ impl BrokerArgs {
                     let home = std::env::var_os("HOME")
                         .map(PathBuf::from)
                         .unwrap_or_default();
-                    alertstream::profile::fink_client_profile(&home, "ztf")?
+                    alertstream::kafka::profile::fink_client_profile(&home, "ztf")?
                 }
             },
             None => None,
@@ -442,7 +442,7 @@ fn parse_reset(s: &str) -> Result<ResetTo, String> {
     match s {
         "earliest" => Ok(ResetTo::Earliest),
         "latest" => Ok(ResetTo::Latest),
-        t => alertstream::time::parse_utc_millis(t)
+        t => alertstream::model::time::parse_utc_millis(t)
             .map(ResetTo::Timestamp)
             .ok_or_else(|| {
                 format!(

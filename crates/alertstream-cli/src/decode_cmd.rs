@@ -2,7 +2,7 @@
 //! on stderr and go on.
 
 use crate::cli::{DecodeArgs, InspectArgs};
-use alertstream::view::{table_header, table_row, Summary};
+use alertstream::model::view::{table_header, table_row, Summary};
 use alertstream::{Alert, Decoder};
 use anyhow::Context;
 use std::io::{BufWriter, Write};

@@ -7,12 +7,13 @@ mod consume_cmd;
 mod decode_cmd;
 mod publish_cmd;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     keep_freed_memory();
     let args = cli::parse();
-    alertstream::set_verbose(args.verbose);
+    log_to_stderr(args.verbose);
     let result = match args.command {
         cli::Command::Decode(a) => decode_cmd::decode(a),
         cli::Command::Inspect(a) => decode_cmd::inspect(a),
@@ -26,6 +27,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`| head`): nothing more is wanted, as ripgrep does.
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("alertstream: error: {}", error_text(&e));
             if let Some(hint) = hint(&e) {
@@ -34,6 +37,49 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The library's warnings (and with --verbose, its debug log and
+/// librdkafka's) on stderr, one line each.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let text = match (record.level(), record.target()) {
+            (_, "librdkafka") => format!("librdkafka: {}", record.args()),
+            (log::Level::Error | log::Level::Warn, _) => {
+                format!("alertstream: warning: {}", record.args())
+            }
+            _ => format!("alertstream: {}", record.args()),
+        };
+        // A closed stderr leaves nowhere to say so.
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+
+    fn flush(&self) {}
+}
+
+fn log_to_stderr(verbose: bool) {
+    static LOG: StderrLog = StderrLog;
+    if log::set_logger(&LOG).is_ok() {
+        log::set_max_level(match verbose {
+            true => log::LevelFilter::Debug,
+            false => log::LevelFilter::Warn,
+        });
+    }
+}
+
+fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Streaming allocates and frees a few MB per fetch. glibc would hand large

@@ -2,11 +2,11 @@
 //! bundled alerts, against an embedded or a given broker).
 
 use crate::cli::{DemoArgs, LayoutArg, PublishArgs, SaveFormatArg};
-use crate::consume_cmd::{open_sink, report, run_stream, stop_on_signals, StreamOptions};
+use crate::consume_cmd::{report, sink, stream};
 use crate::decode_cmd::files_under;
-use alertstream::publish::{create_topic, encode, Message, Publisher};
-use alertstream::security::Security;
-use alertstream::source::{Consumer, ConsumerConfig, Start};
+use alertstream::kafka::publisher::{create_topic, encode, Message, Publisher};
+use alertstream::kafka::{Connection, Consumer, ConsumerConfig, EmbeddedBroker, Start};
+use alertstream::pipeline::Options;
 use alertstream::{Decoder, DecoderOptions, Format};
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -41,24 +41,10 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let conn = args.broker.target()?.connection;
-    let (servers, timeout) = (&conn.servers, conn.connect_timeout);
     if args.create_topic {
-        create_topic(
-            servers,
-            &conn.security,
-            &conn.properties,
-            &args.topic,
-            args.partitions,
-            timeout,
-        )?;
+        create_topic(&conn, &args.topic, args.partitions)?;
     }
-    let publisher = Publisher::new(
-        servers,
-        &args.topic,
-        &conn.security,
-        &conn.properties,
-        timeout,
-    )?;
+    let publisher = Publisher::new(&conn, &args.topic)?;
     let sent = send_all(&publisher, &messages, args.repeat, args.rate)?;
     eprintln!(
         "alertstream: published {sent} {} messages to {}",
@@ -131,22 +117,20 @@ const DEMO_ALERTS: [(&str, &[u8], Format); 6] = [
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let topic = "alertstream-demo";
-    let mock;
-    let servers = match &args.servers {
+    let embedded;
+    let conn = match &args.servers {
         Some(s) => {
-            create_topic(s, &Security::default(), &[], topic, 1, DELIVERY_TIMEOUT)?;
-            s.clone()
+            let conn = Connection::new(s);
+            create_topic(&conn, topic, 1)?;
+            conn
         }
         None => {
-            mock = rdkafka::mocking::MockCluster::new(1)
-                .context("cannot start the embedded broker")?;
-            mock.create_topic(topic, 1, 1)
-                .context("cannot create the demo topic")?;
+            embedded = EmbeddedBroker::start(&[topic])?;
             eprintln!(
                 "alertstream: embedded broker (librdkafka mock cluster) at {}",
-                mock.bootstrap_servers()
+                embedded.servers()
             );
-            mock.bootstrap_servers()
+            Connection::new(embedded.servers())
         }
     };
 
@@ -160,28 +144,22 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             messages.push(encode(&alert, format, None)?);
         }
     }
-    let publisher = Publisher::new(&servers, topic, &Security::default(), &[], DELIVERY_TIMEOUT)?;
+    let publisher = Publisher::new(&conn, topic)?;
     let sent = send_all(&publisher, &messages, 1, None)?;
     eprintln!(
         "alertstream: published {sent} bundled alerts (ZTF, Fink, ELAsTiCC, ANTARES) to {topic}"
     );
 
     let group = format!("alertstream-demo-{}", std::process::id());
-    let mut config = ConsumerConfig::new(servers, group, &[topic]);
+    let mut config = ConsumerConfig::new(conn, group, &[topic]);
     config.start = Start::Earliest;
     config.session_timeout_ms = 6000;
     let consumer = Consumer::new(config)?;
-    let sink = open_sink(&args.dir, LayoutArg::Fink, SaveFormatArg::Avro)?;
-    let options = StreamOptions {
-        limit: Some(sent),
-        idle_timeout: Some(Duration::from_secs(30)),
-        display: true,
-        progress: std::io::stderr().is_terminal(),
-        batch: 500,
-        batch_wait: Duration::from_millis(200),
-    };
-    let stop = stop_on_signals()?;
-    let stats = run_stream(consumer, Some(sink), &options, &stop)?;
+    let sink = sink(true, Some(&args.dir), LayoutArg::Fink, SaveFormatArg::Avro)?;
+    let mut options = Options::default();
+    options.limit = Some(sent);
+    options.idle_timeout = Some(Duration::from_secs(30));
+    let stats = stream(consumer, sink, options, std::io::stderr().is_terminal())?;
     report(&stats, Some(&args.dir));
     eprintln!(
         "alertstream: look at them with: alertstream inspect {}",

@@ -5,8 +5,8 @@
 
 mod common;
 
+use alertstream::kafka::consumer::{Consumer, ConsumerConfig};
 use alertstream::sink::{FileSink, Layout, SaveFormat};
-use alertstream::source::{Consumer, ConsumerConfig};
 use alertstream::{Alert, Decoder, DecoderOptions};
 use common::{fails_within, path, run, stdout_lines, Tansu, TempDir};
 use std::collections::{BTreeMap, BTreeSet};
@@ -346,17 +346,11 @@ fn a_poison_message_is_quarantined_and_the_good_ones_saved() {
         path("ztf/ztf_v3.5_1661382530015060001_ZTF18aaxjdyr.avro"),
     ];
     t.publish("poison", "ztf", &[], &[&good[0]]);
-    let publisher = alertstream::publish::Publisher::new(
-        &t.servers(),
-        "poison",
-        &Default::default(),
-        &[],
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let publisher =
+        alertstream::kafka::publisher::Publisher::new(&t.connection(), "poison").unwrap();
     let garbage = b"\x07this is not an alert".to_vec();
     publisher
-        .send(&alertstream::publish::Message {
+        .send(&alertstream::kafka::publisher::Message {
             key: None,
             value: garbage.clone(),
         })
@@ -418,7 +412,8 @@ fn sigterm_finishes_the_batch_commits_and_exits_0() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    unsafe { libc_kill(child.id() as i32, 15) };
+    // SAFETY: kill only sends a signal to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let first = child.wait_with_output().unwrap();
     assert_eq!(
         first.status.code(),
@@ -441,11 +436,6 @@ fn sigterm_finishes_the_batch_commits_and_exits_0() {
     );
 }
 
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
 #[test]
 fn library_consumer_poll_commit_and_resume() {
     let t = Tansu::sqlite();
@@ -454,7 +444,7 @@ fn library_consumer_poll_commit_and_resume() {
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     t.publish("lib", "ztf", &[], &refs);
     let config = || {
-        let mut c = ConsumerConfig::new(t.servers(), "lib-group", &["lib"]);
+        let mut c = ConsumerConfig::new(t.connection(), "lib-group", &["lib"]);
         c.session_timeout_ms = 6000;
         c
     };
@@ -491,14 +481,7 @@ fn library_consumer_poll_commit_and_resume() {
 /// fink-client's own reader opens what `--save --layout fink` wrote.
 #[test]
 fn fink_client_reads_saved_alerts() {
-    let Ok(python) = std::env::var("ALERTSTREAM_FINK_PYTHON") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must provide ALERTSTREAM_FINK_PYTHON (scripts/test.sh does)"
-        );
-        eprintln!("skipped: set ALERTSTREAM_FINK_PYTHON to a python with fink-client (scripts/test.sh does)");
-        return;
-    };
+    let python = common::fink_python();
     let t = Tansu::sqlite();
     t.create_topic("finkc", 1);
     let inputs = [

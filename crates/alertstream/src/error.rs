@@ -1,6 +1,7 @@
 //! Typed errors of the library. Every message names the cause and, where one
 //! exists, what the user can do about it.
 
+use bytes::Bytes;
 use std::path::PathBuf;
 
 /// Result alias used across the library.
@@ -8,6 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while reading, framing or decoding an alert.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The payload ended before a value was complete.
     #[error("truncated at byte {at}: {what} needs more bytes than the payload holds")]
@@ -104,13 +106,36 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
-    /// Kafka client or broker error.
-    #[error("Kafka: {0}")]
-    Kafka(String),
+    /// A Kafka client or broker error, with librdkafka's error code
+    /// ([`Error::kafka_code`]); [`Error::is_retriable`] tells whether
+    /// waiting can help.
+    #[cfg(feature = "kafka")]
+    #[error("{context}: {source}")]
+    Kafka {
+        context: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+
+    /// A topic being consumed was deleted.
+    #[error("topic '{topic}' was deleted while it was being consumed; nothing past the last saved alert was committed")]
+    TopicDeleted { topic: String },
+
+    /// No broker could be reached for longer than allowed.
+    #[error("no broker reachable at {servers} for {seconds} s: {reason}")]
+    Outage {
+        servers: String,
+        seconds: u64,
+        reason: String,
+    },
+
+    /// A user's alert handler failed.
+    #[error("the alert handler failed: {0}")]
+    Handler(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// A consumed message could not be decoded; it carries the raw message.
     #[error("{}[{}] offset {}: {}", .0.topic, .0.partition, .0.offset, .0.error)]
-    Poison(Box<crate::source::PoisonMessage>),
+    Poison(Box<PoisonMessage>),
 
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
@@ -121,7 +146,37 @@ pub enum Error {
     },
 }
 
+/// Wraps a librdkafka error with what was being done.
+#[cfg(feature = "kafka")]
+pub(crate) fn kafka(
+    context: impl Into<String>,
+) -> impl FnOnce(rdkafka::error::KafkaError) -> Error {
+    let context = context.into();
+    move |source| Error::Kafka { context, source }
+}
+
 impl Error {
+    /// librdkafka's code for a Kafka error.
+    #[cfg(feature = "kafka")]
+    pub fn kafka_code(&self) -> Option<rdkafka::types::RDKafkaErrorCode> {
+        match self {
+            Error::Kafka { source, .. } => source.rdkafka_error_code(),
+            _ => None,
+        }
+    }
+
+    /// True when the same call may succeed later without any change: a
+    /// broker down or restarting, a leader or coordinator moving, a timeout.
+    /// Everything else (credentials, a deleted topic, a fenced member, bad
+    /// data, a full disk) needs someone to act.
+    pub fn is_retriable(&self) -> bool {
+        #[cfg(feature = "kafka")]
+        if let Some(code) = self.kafka_code() {
+            return crate::kafka::errors::is_retriable(code);
+        }
+        matches!(self, Error::Unreachable { .. })
+    }
+
     pub(crate) fn corrupt(at: usize, reason: impl Into<String>) -> Self {
         Error::Corrupt {
             at,
@@ -135,4 +190,15 @@ impl Error {
             source,
         }
     }
+}
+
+/// A message that could not be decoded, with everything needed to keep it.
+#[derive(Debug)]
+pub struct PoisonMessage {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Bytes>,
+    pub payload: Bytes,
+    pub error: Error,
 }

@@ -1,7 +1,16 @@
 //! # alertstream
 //!
-//! Decode, inspect and (soon) stream the alerts of astronomical alert brokers:
-//! ZTF, Fink, Rubin/LSST and ANTARES. See `ARCHITECTURE.md` for the map.
+//! Receive, decode, look at and keep the alerts of astronomical alert
+//! brokers: ZTF, Fink, Rubin/LSST and ANTARES. The modules follow the path of
+//! one alert (see `ARCHITECTURE.md`):
+//!
+//! - [`kafka`]: connection, consumer, publisher, admin calls, profiles;
+//! - [`decode`]: payload bytes (+ key) into alerts, with the writer schema;
+//! - [`model`]: the decoded alert and its survey-aware accessors;
+//! - [`sink`]: durable files, in batches;
+//! - [`pipeline`]: poll, hand to a sink, commit only what is durable.
+//!
+//! [`avro`] is the Avro format below them (container framing, decode plans).
 //!
 //! ```
 //! use alertstream::{Decoder, DecoderOptions};
@@ -14,29 +23,21 @@
 //! # Ok::<(), alertstream::Error>(())
 //! ```
 
-pub mod admin;
-pub mod alert;
 pub mod avro;
-mod broker;
 pub mod decode;
-pub mod document;
 pub mod error;
-pub mod format;
-pub mod profile;
-pub mod publish;
-pub mod schema;
-pub mod security;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+pub mod model;
+#[cfg(feature = "kafka")]
+pub mod pipeline;
 pub mod sink;
-pub mod source;
-pub mod time;
-pub mod value;
-pub mod view;
 
-pub use alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
-pub use broker::set_verbose;
+pub use decode::schemas::SchemaCache;
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};
-pub use error::{Error, Result};
-pub use format::Format;
-pub use schema::{SchemaCache, WriterSchema};
-pub use time::{Time, TimeScale};
-pub use value::{Datum, Value};
+pub use error::{Error, PoisonMessage, Result};
+pub use model::alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
+pub use model::format::Format;
+pub use model::schema::WriterSchema;
+pub use model::time::{Time, TimeScale};
+pub use model::value::{Datum, Value};

@@ -192,6 +192,13 @@ impl Tansu {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// A library connection to this broker.
+    pub fn connection(&self) -> alertstream::kafka::Connection {
+        let mut conn = alertstream::kafka::Connection::new(self.servers());
+        conn.connect_timeout = Duration::from_secs(10);
+        conn
+    }
+
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let out = Command::new(tansu_binary())
             .args([
@@ -310,4 +317,21 @@ pub fn fails_within(limit: Duration, command: impl FnOnce() -> Output) -> (Outpu
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
     (out, stderr)
+}
+
+/// A Python with fink-client installed: `ALERTSTREAM_FINK_PYTHON`, else the
+/// virtual environment that scripts/test.sh makes. Never skipped: without
+/// one the test fails and says how to get it.
+pub fn fink_python() -> PathBuf {
+    if let Ok(p) = std::env::var("ALERTSTREAM_FINK_PYTHON") {
+        return p.into();
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let p = Path::new(&home).join(".cache/alertstream/fink-venv/bin/python");
+    assert!(
+        p.exists(),
+        "no Python with fink-client: run scripts/test.sh once (it makes {}), or set ALERTSTREAM_FINK_PYTHON",
+        p.display()
+    );
+    p
 }

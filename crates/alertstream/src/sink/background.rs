@@ -2,9 +2,9 @@
 //! syncing overlap.
 
 use super::{Batch, FileSink, Naming, Prepared};
-use crate::alert::Alert;
+use crate::error::PoisonMessage;
 use crate::error::{Error, Result};
-use crate::source::PoisonMessage;
+use crate::model::alert::Alert;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
@@ -115,6 +115,11 @@ impl<T: Send + 'static> BackgroundSink<T> {
     /// Waits until every sealed batch is durable and returns their tokens.
     /// Alerts queued after the last seal are dropped with their temporary files.
     pub fn finish(mut self) -> Result<Vec<T>> {
+        self.wait_all()
+    }
+
+    /// [`finish`](Self::finish) in place: the sink takes nothing more after it.
+    pub fn wait_all(&mut self) -> Result<Vec<T>> {
         self.jobs = None;
         self.join()?;
         self.reports.try_iter().collect()

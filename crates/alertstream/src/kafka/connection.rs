@@ -1,13 +1,130 @@
-//! Checking a broker connection up front, so that a wrong address, password,
-//! certificate or topic name is a clear error within seconds, not a silent
-//! retry loop.
+//! How to reach a broker, shared by every client (consumer, publisher,
+//! admin calls): [`Connection`]. [`Connection::open`] is the one place that
+//! creates a librdkafka client, and it checks the connection up front, so
+//! that a wrong address, password, certificate or topic name is a clear error
+//! within seconds, not a silent retry loop.
+//!
+//! librdkafka's own log goes to the [`log`] facade (target `librdkafka`):
+//! when the application enables the debug level, the broker, security and
+//! protocol logs are asked for.
 
 use crate::error::{Error, Result};
-use crate::security::Security;
+use crate::kafka::security::Security;
 use rdkafka::client::Client;
+use rdkafka::config::{ClientConfig, FromClientConfigAndContext};
 use rdkafka::ClientContext;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How to reach a broker: addresses, security, extra librdkafka properties
+/// and how long to wait for it.
+///
+/// ```
+/// use alertstream::kafka::Connection;
+/// use std::time::Duration;
+///
+/// let mut conn = Connection::new("localhost:9092");
+/// conn.connect_timeout = Duration::from_secs(10);
+/// conn.properties.push(("socket.keepalive.enable".into(), "true".into()));
+/// assert_eq!(conn.servers, "localhost:9092");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Connection {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub servers: String,
+    /// Authentication and encryption.
+    pub security: Security,
+    /// Further librdkafka properties, applied last (they win).
+    pub properties: Vec<(String, String)>,
+    /// How long to wait for the broker before giving up with a clear error.
+    pub connect_timeout: Duration,
+}
+
+impl Connection {
+    /// A plaintext connection to `servers` with a 30 s connect timeout.
+    pub fn new(servers: impl Into<String>) -> Self {
+        Connection {
+            servers: servers.into(),
+            security: Security::default(),
+            properties: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Creates a librdkafka client with `own` settings, then this
+    /// connection's (security, properties: they win), and checks that the
+    /// broker answers within `connect_timeout` and that every named topic
+    /// (not `^regex`) exists.
+    pub(crate) fn open<T, C>(
+        &self,
+        own: &[(&str, &str)],
+        context: C,
+        topics: &[String],
+    ) -> Result<T>
+    where
+        C: ClientContext + Recorder,
+        T: FromClientConfigAndContext<C> + KafkaClient<C>,
+    {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.servers);
+        for (k, v) in own {
+            config.set(*k, *v);
+        }
+        apply_verbosity(&mut config);
+        for (k, v) in self.security.properties()?.iter().chain(&self.properties) {
+            config.set(k, v);
+        }
+        let errors = context.errors().clone();
+        let client = T::from_config_and_context(&config, context)
+            .map_err(crate::error::kafka("cannot create a Kafka client"))?;
+        check_connection(&client, self, topics, &errors)?;
+        Ok(client)
+    }
+
+    pub(crate) fn identity(&self) -> Identity {
+        Identity::of(&self.security, &self.properties)
+    }
+}
+
+/// A client context that keeps librdkafka's errors, to explain failures.
+pub(crate) trait Recorder {
+    fn errors(&self) -> &ErrorLog;
+}
+
+/// What [`Connection::open`] needs of a client: its inner client, and a way
+/// to serve its events briefly (the error events that explain a failure).
+pub(crate) trait KafkaClient<C: ClientContext> {
+    fn inner(&self) -> &Client<C>;
+    fn serve_events(&self);
+}
+
+impl<C: rdkafka::consumer::ConsumerContext> KafkaClient<C> for rdkafka::consumer::BaseConsumer<C> {
+    fn inner(&self) -> &Client<C> {
+        rdkafka::consumer::Consumer::client(self)
+    }
+    fn serve_events(&self) {
+        let _ = self.poll(Duration::from_millis(100));
+    }
+}
+
+impl<C: rdkafka::producer::ProducerContext> KafkaClient<C> for rdkafka::producer::BaseProducer<C> {
+    fn inner(&self) -> &Client<C> {
+        rdkafka::producer::Producer::client(self)
+    }
+    fn serve_events(&self) {
+        self.poll(Duration::from_millis(100));
+    }
+}
+
+impl<C: ClientContext> KafkaClient<C> for rdkafka::admin::AdminClient<C> {
+    fn inner(&self) -> &Client<C> {
+        rdkafka::admin::AdminClient::inner(self)
+    }
+    fn serve_events(&self) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 /// Keeps librdkafka's most telling error message, to explain a failure.
 #[derive(Debug, Default, Clone)]
@@ -29,32 +146,9 @@ impl ErrorLog {
     }
 }
 
-static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Prints librdkafka's connection, security and protocol log on stderr (for
-/// `--verbose`). Process-wide, like a log level; secrets are not in it.
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// What every client of a broker shares, set over its own settings:
-/// librdkafka's log level, the security settings, then the user's raw
-/// librdkafka properties, which win.
-pub(crate) fn apply_connection_settings(
-    config: &mut rdkafka::config::ClientConfig,
-    security: &Security,
-    properties: &[(String, String)],
-) -> Result<()> {
-    apply_verbosity(config);
-    for (k, v) in security.properties()?.iter().chain(properties) {
-        config.set(k, v);
-    }
-    Ok(())
-}
-
 /// Asks librdkafka for its detailed log when verbose.
-fn apply_verbosity(config: &mut rdkafka::config::ClientConfig) {
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+fn apply_verbosity(config: &mut ClientConfig) {
+    if log::log_enabled!(target: "librdkafka", log::Level::Debug) {
         config
             .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug)
             .set("debug", "broker,security,protocol");
@@ -69,9 +163,7 @@ pub(crate) fn record_log(
     message: &str,
 ) {
     use rdkafka::config::RDKafkaLogLevel as L;
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("librdkafka: {message}");
-    }
+    log::debug!(target: "librdkafka", "{message}");
     if matches!(
         level,
         L::Emerg | L::Alert | L::Critical | L::Error | L::Warning
@@ -85,6 +177,12 @@ pub(crate) fn record_log(
 pub(crate) struct ErrorContext(pub ErrorLog);
 
 impl rdkafka::consumer::ConsumerContext for ErrorContext {}
+
+impl Recorder for ErrorContext {
+    fn errors(&self) -> &ErrorLog {
+        &self.0
+    }
+}
 
 impl ClientContext for ErrorContext {
     fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
@@ -124,29 +222,27 @@ impl Identity {
 /// One metadata request waits at most this long before the cause is read.
 const ATTEMPT: Duration = Duration::from_secs(1);
 
-/// Fetches the cluster's metadata within `timeout` and checks that every
-/// topic named (not `^regex`) exists. Returns the topics the broker has.
-/// `serve_events` polls the client (briefly) so that librdkafka hands over
-/// the error and log events that explain a failure.
-pub(crate) fn check_connection<C: ClientContext>(
-    client: &Client<C>,
-    servers: &str,
-    identity: &Identity,
+/// Fetches the cluster's metadata within the connect timeout and checks
+/// that every topic named (not `^regex`) exists. Returns the topics the
+/// broker has.
+fn check_connection<T: KafkaClient<C>, C: ClientContext>(
+    client: &T,
+    conn: &Connection,
     topics: &[String],
-    timeout: Duration,
     errors: &ErrorLog,
-    serve_events: impl Fn(),
 ) -> Result<Vec<String>> {
+    let (servers, timeout) = (conn.servers.as_str(), conn.connect_timeout);
+    let identity = conn.identity();
     let deadline = std::time::Instant::now() + timeout;
     let metadata = loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match client.fetch_metadata(None, left.min(ATTEMPT)) {
+        match client.inner().fetch_metadata(None, left.min(ATTEMPT)) {
             Ok(m) => break m,
             Err(e) => {
                 // The cause arrives as events that only a poll hands over.
-                serve_events();
+                client.serve_events();
                 let reason = errors.last().unwrap_or_else(|| e.to_string());
-                let error = explain(servers, identity, timeout, reason);
+                let error = explain(servers, &identity, timeout, reason);
                 // A broker may still be starting: retry until the deadline,
                 // unless the cause will not go away by waiting.
                 if !matches!(error, Error::Unreachable { .. })

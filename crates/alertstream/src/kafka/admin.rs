@@ -1,35 +1,11 @@
 //! Looking after topics and groups: list topics, a group's lag per
 //! partition, and moving a group's committed offsets.
 
-use crate::broker::{
-    apply_connection_settings, check_connection, ErrorContext, ErrorLog, Identity,
-};
-use crate::error::{Error, Result};
-use crate::security::Security;
-use rdkafka::config::ClientConfig;
+use crate::error::{kafka, Error, Result};
+use crate::kafka::connection::{Connection, ErrorContext, ErrorLog};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use std::time::Duration;
-
-/// How to reach a broker.
-#[derive(Debug, Clone)]
-pub struct Connection {
-    pub servers: String,
-    pub security: Security,
-    pub properties: Vec<(String, String)>,
-    pub connect_timeout: Duration,
-}
-
-impl Connection {
-    pub fn new(servers: impl Into<String>) -> Self {
-        Connection {
-            servers: servers.into(),
-            security: Security::default(),
-            properties: Vec::new(),
-            connect_timeout: Duration::from_secs(30),
-        }
-    }
-}
+use std::collections::BTreeSet;
 
 /// A topic and its partition count.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -67,34 +43,15 @@ fn group_client(
     group: &str,
     topics: &[String],
 ) -> Result<BaseConsumer<ErrorContext>> {
-    let errors = ErrorLog::default();
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &conn.servers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("client.id", "alertstream-admin");
-    apply_connection_settings(&mut config, &conn.security, &conn.properties)?;
-    let consumer: BaseConsumer<ErrorContext> = config
-        .create_with_context(ErrorContext(errors.clone()))
-        .map_err(|e| Error::Kafka(format!("cannot create a client: {e}")))?;
-    let identity = Identity::of(&conn.security, &conn.properties);
-    check_connection(
-        consumer.client(),
-        &conn.servers,
-        &identity,
+    conn.open(
+        &[
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("client.id", "alertstream-admin"),
+        ],
+        ErrorContext(ErrorLog::default()),
         topics,
-        conn.connect_timeout,
-        &errors,
-        || {
-            let _ = consumer.poll(Duration::from_millis(100));
-        },
-    )?;
-    Ok(consumer)
-}
-
-fn kafka(context: &str) -> impl Fn(rdkafka::error::KafkaError) -> Error + '_ {
-    move |e| Error::Kafka(format!("{context}: {e}"))
+    )
 }
 
 /// The topics of the cluster (internal ones left out), sorted.
@@ -140,17 +97,25 @@ fn partitions(
     Ok(out)
 }
 
-/// Committed offset, watermarks and lag of `group` on each partition of
-/// `topics` (when empty: every topic where the group committed something).
+/// Committed offset, watermarks and lag of `group` on every partition of
+/// `topics` (when empty: of every topic where the group committed
+/// something), including the partitions where it committed nothing.
 pub fn lag(conn: &Connection, group: &str, topics: &[String]) -> Result<Vec<PartitionLag>> {
     let client = group_client(conn, group, topics)?;
     let parts = partitions(&client, conn, topics)?;
     let committed = committed(&client, conn, &parts)?;
+    let group_topics: BTreeSet<&str> = parts
+        .iter()
+        .zip(&committed)
+        .filter(|(_, c)| c.is_some())
+        .map(|((t, _), _)| t.as_str())
+        .collect();
     let mut out = Vec::new();
-    for ((topic, partition), committed) in parts.into_iter().zip(committed) {
-        if topics.is_empty() && committed.is_none() {
+    for ((topic, partition), committed) in parts.iter().zip(committed.iter().copied()) {
+        if topics.is_empty() && !group_topics.contains(topic.as_str()) {
             continue;
         }
+        let (topic, partition) = (topic.clone(), *partition);
         let (low, high) = client
             .fetch_watermarks(&topic, partition, conn.connect_timeout)
             .map_err(kafka("cannot read watermarks"))?;

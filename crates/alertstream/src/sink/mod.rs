@@ -10,9 +10,9 @@
 //! encodes alerts and goes on consuming while the files are written, and
 //! learns which batches are durable from the tokens it gets back.
 
-use crate::alert::{Alert, Id, Survey};
+use crate::error::PoisonMessage;
 use crate::error::{Error, Result};
-use crate::source::PoisonMessage;
+use crate::model::alert::{Alert, Id, Survey};
 use bytes::Bytes;
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! into the same [`Value`] tree as Avro records.
 
 use crate::error::{Error, Result};
-use crate::value::{ArenaBuilder, Slots, Span, Value};
+use crate::model::value::{ArenaBuilder, Slots, Span, Value};
 use std::io::Read;
 
 /// ANTARES payloads are small; anything inflating beyond this is refused.

@@ -1,7 +1,7 @@
 //! Human views of alerts: the one-line summary behind `inspect` (as a table
 //! row or as JSON).
 
-use crate::alert::{Alert, Brightness, Cutout, Id};
+use crate::model::alert::{Alert, Brightness, Cutout, Id};
 use serde::Serialize;
 
 /// The survey-independent facts of one alert.

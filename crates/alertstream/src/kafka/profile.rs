@@ -5,8 +5,8 @@
 //! profile exists, fink-client's own credential files are read.
 
 use crate::error::{Error, Result};
-use crate::format::Format;
-use crate::security::{Mechanism, Protocol, Secret, Security};
+use crate::kafka::security::{Mechanism, Protocol, Secret, Security};
+use crate::model::format::Format;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -7,7 +7,7 @@
 //! A [`Datum`] pairs a value with its arena, buffer and schema so that fields
 //! can be looked up by name and the record serialized with its names.
 
-use crate::schema::WriterSchema;
+use crate::model::schema::WriterSchema;
 use base64::Engine as _;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_avro_fast::schema::{RegularType, SchemaKey};

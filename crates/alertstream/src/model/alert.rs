@@ -3,10 +3,10 @@
 //! Fink, Rubin/LSST (and ELAsTiCC) and ANTARES records.
 
 use crate::error::{Error, Result};
-use crate::format::Format;
-use crate::schema::WriterSchema;
-use crate::time::Time;
-use crate::value::{Datum, Value};
+use crate::model::format::Format;
+use crate::model::schema::WriterSchema;
+use crate::model::time::Time;
+use crate::model::value::{Datum, Value};
 use bytes::Bytes;
 use std::fmt;
 use std::io::Read;
@@ -174,7 +174,8 @@ impl Alert {
         self.kafka.as_ref()
     }
 
-    pub(crate) fn set_kafka(&mut self, meta: KafkaMeta) {
+    /// Tags the alert with where it was consumed from.
+    pub fn set_kafka(&mut self, meta: KafkaMeta) {
         self.kafka = Some(meta);
     }
 

@@ -1,15 +1,11 @@
 //! Publishing alerts to a topic in a broker's wire format: how tests fill
 //! topics and how broker developers simulate a survey's stream.
 
-use crate::alert::Alert;
-use crate::broker::{
-    apply_connection_settings, check_connection, ErrorContext, ErrorLog, Identity,
-};
-use crate::error::{Error, Result};
-use crate::format::Format;
-use crate::security::Security;
+use crate::error::{kafka, Error, Result};
+use crate::kafka::connection::{Connection, ErrorContext, ErrorLog, Recorder};
+use crate::model::alert::Alert;
+use crate::model::format::Format;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
@@ -96,10 +92,16 @@ fn confluent_id(alert: &Alert) -> Option<u32> {
 #[derive(Default)]
 struct Deliveries {
     failed: AtomicUsize,
-    first_error: Mutex<Option<String>>,
+    first_error: Mutex<Option<KafkaError>>,
 }
 
 struct Context(Arc<Deliveries>, ErrorLog);
+
+impl Recorder for Context {
+    fn errors(&self) -> &ErrorLog {
+        &self.1
+    }
+}
 
 impl ClientContext for Context {
     fn error(&self, _: KafkaError, reason: &str) {
@@ -107,7 +109,7 @@ impl ClientContext for Context {
     }
 
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
-        crate::broker::record_log(&self.1, level, message);
+        crate::kafka::connection::record_log(&self.1, level, message);
     }
 }
 
@@ -117,7 +119,7 @@ impl ProducerContext for Context {
         if let Err((e, _)) = result {
             self.0.failed.fetch_add(1, Ordering::Relaxed);
             let mut first = self.0.first_error.lock().unwrap_or_else(|e| e.into_inner());
-            first.get_or_insert_with(|| e.to_string());
+            first.get_or_insert_with(|| e.clone());
         }
     }
 }
@@ -131,37 +133,17 @@ pub struct Publisher {
 
 impl Publisher {
     /// Connects and checks that the topic exists (a clear error within
-    /// `connect_timeout` otherwise).
-    pub fn new(
-        servers: &str,
-        topic: &str,
-        security: &Security,
-        properties: &[(String, String)],
-        connect_timeout: Duration,
-    ) -> Result<Self> {
+    /// the connection's `connect_timeout` otherwise).
+    pub fn new(conn: &Connection, topic: &str) -> Result<Self> {
         let deliveries = Arc::new(Deliveries::default());
-        let errors = ErrorLog::default();
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", servers)
-            .set("client.id", "alertstream-publish")
-            .set("message.max.bytes", "10000000")
-            .set("linger.ms", "5");
-        apply_connection_settings(&mut config, security, properties)?;
-        let producer: BaseProducer<Context> = config
-            .create_with_context(Context(deliveries.clone(), errors.clone()))
-            .map_err(|e| Error::Kafka(format!("cannot create the producer: {e}")))?;
-        let identity = Identity::of(security, properties);
-        check_connection(
-            producer.client(),
-            servers,
-            &identity,
+        let producer: BaseProducer<Context> = conn.open(
+            &[
+                ("client.id", "alertstream-publish"),
+                ("message.max.bytes", "10000000"),
+                ("linger.ms", "5"),
+            ],
+            Context(deliveries.clone(), ErrorLog::default()),
             &[topic.to_owned()],
-            connect_timeout,
-            &errors,
-            || {
-                producer.poll(Duration::from_millis(100));
-            },
         )?;
         Ok(Publisher {
             producer,
@@ -182,21 +164,17 @@ impl Publisher {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     self.producer.poll(Duration::from_millis(20));
                 }
-                Err((e, _)) => {
-                    return Err(Error::Kafka(format!("cannot send to {}: {e}", self.topic)))
-                }
+                Err((e, _)) => return Err(kafka(format!("cannot send to {}", self.topic))(e)),
             }
         }
     }
 
     /// Waits until every queued message is delivered; fails if any was not.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        self.producer.flush(timeout).map_err(|e| {
-            Error::Kafka(format!(
-                "messages not delivered to {} in time: {e}",
-                self.topic
-            ))
-        })?;
+        self.producer.flush(timeout).map_err(kafka(format!(
+            "messages not delivered to {} in time",
+            self.topic
+        )))?;
         let failed = self.deliveries.failed.load(Ordering::Relaxed);
         if failed > 0 {
             let first = self
@@ -205,54 +183,30 @@ impl Publisher {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
-            return Err(Error::Kafka(format!(
-                "{failed} message(s) not delivered to {}: {}",
-                self.topic,
-                first.unwrap_or_default()
-            )));
+            let context = format!("{failed} message(s) not delivered to {}", self.topic);
+            let first = first.unwrap_or(KafkaError::MessageProduction(RDKafkaErrorCode::Unknown));
+            return Err(kafka(context)(first));
         }
         Ok(())
     }
 }
 
 /// Creates a topic (replication factor 1). An existing topic is not an error.
-pub fn create_topic(
-    servers: &str,
-    security: &Security,
-    properties: &[(String, String)],
-    topic: &str,
-    partitions: i32,
-    timeout: Duration,
-) -> Result<()> {
-    let errors = ErrorLog::default();
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", servers);
-    apply_connection_settings(&mut config, security, properties)?;
-    let admin: AdminClient<ErrorContext> = config
-        .create_with_context(ErrorContext(errors.clone()))
-        .map_err(|e| Error::Kafka(format!("cannot create the admin client: {e}")))?;
-    let pause = || std::thread::sleep(Duration::from_millis(100));
-    check_connection(
-        admin.inner(),
-        servers,
-        &Identity::of(security, properties),
-        &[],
-        timeout,
-        &errors,
-        pause,
-    )?;
+pub fn create_topic(conn: &Connection, topic: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<ErrorContext> =
+        conn.open(&[], ErrorContext(ErrorLog::default()), &[])?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let timeout = Some(conn.connect_timeout);
     let options = AdminOptions::new()
-        .operation_timeout(Some(timeout))
-        .request_timeout(Some(timeout));
+        .operation_timeout(timeout)
+        .request_timeout(timeout);
+    let context = || format!("cannot create topic {topic}");
     let results = futures_executor::block_on(admin.create_topics([&new], &options))
-        .map_err(|e| Error::Kafka(format!("cannot create topic {topic}: {e}")))?;
+        .map_err(kafka(context()))?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((name, code)) => {
-                return Err(Error::Kafka(format!("cannot create topic {name}: {code}")))
-            }
+            Err((_, code)) => return Err(kafka(context())(KafkaError::AdminOp(code))),
         }
     }
     Ok(())

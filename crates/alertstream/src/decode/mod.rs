@@ -1,12 +1,16 @@
 //! From payload bytes to [`Alert`]s: format detection, schema lookup, decoding.
 
-use crate::alert::Alert;
-use crate::avro::{self, container};
-use crate::document;
+pub mod datum;
+pub mod document;
+pub mod schemas;
+
+use crate::avro::container;
 use crate::error::{Error, Result};
-use crate::format::{head_hex, sniff, starts_like_json, Format, Sniffed};
-use crate::schema::{SchemaCache, SchemaIdResolver, WriterSchema};
+use crate::model::alert::Alert;
+use crate::model::format::{head_hex, sniff, starts_like_json, Format, Sniffed};
+use crate::model::schema::WriterSchema;
 use bytes::Bytes;
+use schemas::{SchemaCache, SchemaIdResolver};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -201,7 +205,7 @@ impl Decoder {
             };
             let mut pos = 0;
             for _ in 0..block.count {
-                match avro::decode_datum(&schema, &block.data, pos) {
+                match datum::decode_datum(&schema, &block.data, pos) {
                     Ok((record, end)) => {
                         out.alerts.push(Alert::from_avro(
                             Format::Ztf,
@@ -239,7 +243,7 @@ impl Decoder {
 
     fn decode_fink(&self, key: Option<&[u8]>, value: Bytes) -> Result<Alert> {
         let schema = self.fink_schema(key)?;
-        let record = avro::decode_whole_datum(&schema, &value, 0)?;
+        let record = datum::decode_whole_datum(&schema, &value, 0)?;
         let whole = 0..value.len();
         Ok(Alert::from_avro(
             Format::Fink,
@@ -290,7 +294,7 @@ impl Decoder {
             ));
         }
         let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
-        let record = avro::decode_whole_datum(&schema, &value, 5)?;
+        let record = datum::decode_whole_datum(&schema, &value, 5)?;
         let datum = 5..value.len();
         Ok(Alert::from_avro(
             Format::Confluent,

@@ -1,0 +1,9 @@
+//! What an alert is, once decoded: the record's values and writer schema,
+//! the survey-aware accessors, observation times, and the summary row.
+
+pub mod alert;
+pub mod format;
+pub mod schema;
+pub mod time;
+pub mod value;
+pub mod view;
