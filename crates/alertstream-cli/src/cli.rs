@@ -106,6 +106,7 @@ impl FormatArgs {
             schema_file: self.schema.clone(),
             schema_dir: self.schema_dir.clone(),
             schema_registry: self.schema_registry.clone(),
+            ..Default::default()
         }
     }
 }

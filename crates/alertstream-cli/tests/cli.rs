@@ -133,3 +133,40 @@ fn missing_path_is_an_error_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or directory"));
 }
+
+/// Rubin's 19-digit object ids fit the OBJECT column: every row's alert id
+/// ends where the header's ALERT does.
+#[test]
+fn inspect_columns_line_up_for_rubin_ids() {
+    let files = [
+        path("rubin/fake"),
+        path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro"),
+    ];
+    let schemas = path("rubin/schema");
+    let mut args = vec!["inspect", "--schema-dir", &schemas];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout_lines(&out);
+    let alert_end = lines[0].find("ALERT").unwrap() + "ALERT".len();
+    let mut json_args = args.clone();
+    json_args.insert(1, "--json");
+    let summaries = stdout_lines(&run(&json_args));
+    assert_eq!(summaries.len(), lines.len() - 1);
+    let mut longest_object = 0;
+    for (row, summary) in lines[1..].iter().zip(&summaries) {
+        let v: serde_json::Value = serde_json::from_str(summary).unwrap();
+        let object = v["object_id"].to_string().trim_matches('"').to_owned();
+        let alert = v["alert_id"].to_string().trim_matches('"').to_owned();
+        longest_object = longest_object.max(object.len());
+        assert!(row.starts_with(&object), "{row}");
+        let end = row.find(&alert).unwrap() + alert.len();
+        assert_eq!(end, alert_end, "misaligned row: {row}");
+    }
+    assert_eq!(longest_object, 18, "the sample has Rubin-sized ids");
+}

@@ -28,6 +28,7 @@ pub mod decode;
 pub mod error;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod limits;
 pub mod model;
 #[cfg(feature = "kafka")]
 pub mod pipeline;

@@ -161,8 +161,14 @@ mod tempdir {
 }
 
 fn start_registry(ids: &[(u32, &str)]) -> Registry {
+    start_registry_under("", ids)
+}
+
+/// A registry served under a path prefix (`prefix` ends with `/`), as Rubin
+/// serves its own.
+fn start_registry_under(prefix: &str, ids: &[(u32, &str)]) -> Registry {
     let dir = tempdir::TempDir::new("registry");
-    let ids_dir = dir.0.join("schemas/ids");
+    let ids_dir = dir.0.join(prefix).join("schemas/ids");
     std::fs::create_dir_all(&ids_dir).unwrap();
     for (id, version) in ids {
         let schema = WriterSchema::from_file(&common::data(&format!(
@@ -199,7 +205,7 @@ fn start_registry(ids: &[(u32, &str)]) -> Registry {
         .unwrap_or_else(|| panic!("unexpected http.server banner: {line}"));
     Registry {
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        url: format!("http://127.0.0.1:{port}/{prefix}"),
         _dir: dir,
     }
 }
@@ -234,6 +240,24 @@ fn confluent_from_a_real_registry_is_cached() {
     unknown[1..5].copy_from_slice(&999u32.to_be_bytes());
     let err = d.decode(None, unknown.into()).unwrap_err().to_string();
     assert!(err.contains(&url), "the error names the registry: {err}");
+}
+
+#[test]
+fn a_registry_under_a_path_prefix() {
+    let registry = start_registry_under("schema-registry/", &[(704, "v7_4")]);
+    assert!(registry.url.ends_with("/schema-registry/"));
+    let d = decoder(DecoderOptions {
+        schema_registry: Some(registry.url.clone()),
+        ..Default::default()
+    });
+    let wire: Bytes = std::fs::read(common::data(
+        "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
+    ))
+    .unwrap()
+    .into();
+    let alerts = d.decode(None, wire.clone()).unwrap();
+    let offline = common::decoder_for_samples().decode(None, wire).unwrap();
+    assert_eq!(alerts[0].to_json(), offline[0].to_json());
 }
 
 #[test]
@@ -368,4 +392,81 @@ fn a_field_a_survey_lacks_is_none() {
     );
     assert!(a.cutout(alertstream::Cutout::Science).unwrap().is_none());
     assert_eq!(a.previous_detections(), 0);
+}
+
+#[test]
+fn an_old_fink_version_key_reads_its_schema_file_once() {
+    let (schema, datums, expected) = fink_messages("fink/avro_multi_alerts.avro");
+    let dir = std::env::temp_dir().join(format!("alertstream-fink-version-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("distribution_schema_fink_ztf_1.0_test.avsc");
+    std::fs::write(&file, &schema).unwrap();
+    let d = decoder(DecoderOptions {
+        schema_dir: Some(dir.clone()),
+        ..Default::default()
+    });
+    let first = d.decode(Some(b"1.0_test"), datums[0].clone()).unwrap();
+    assert_eq!(first[0].to_json(), expected[0]);
+    // Read once: later messages do not go back to the file.
+    std::fs::remove_file(&file).unwrap();
+    let second = d.decode(Some(b"1.0_test"), datums[1].clone()).unwrap();
+    assert_eq!(second[0].to_json(), expected[1]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A BSON document nested `levels` deep: `{"a": {"a": ... {}}}`.
+fn deeply_nested_bson(levels: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 * levels + 5);
+    for level in (1..=levels).rev() {
+        let len = 5 + 8 * level as i32;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&[0x03, b'a', 0]);
+    }
+    out.extend_from_slice(&[5, 0, 0, 0, 0]);
+    out.resize(out.len() + levels, 0);
+    out
+}
+
+fn zlib(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).unwrap();
+    z.finish().unwrap().into()
+}
+
+#[test]
+fn a_document_nested_100000_levels_deep_is_an_error_not_a_crash() {
+    let d = decoder(DecoderOptions::default());
+    let bomb = zlib(&deeply_nested_bson(100_000));
+    let err = d.decode(None, bomb).unwrap_err();
+    assert!(
+        err.to_string().contains("nested deeper than 128 levels"),
+        "{err}"
+    );
+    // The same shape a few levels deep is a valid document.
+    let fine = d.decode(None, zlib(&deeply_nested_bson(5))).unwrap();
+    assert_eq!(fine[0].to_json(), r#"{"a":{"a":{"a":{"a":{"a":{}}}}}}"#);
+    let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(d.decode(None, json.into_bytes().into()).is_err());
+}
+
+#[test]
+fn a_payload_inflating_past_the_limit_is_an_error_not_truncated() {
+    use std::io::Write;
+    let mut limits = alertstream::decode::Limits::default();
+    assert!(limits.max_inflated >= 10 << 20 && limits.max_inflated <= 100 << 20);
+    limits.max_inflated = 1 << 20;
+    let d = decoder(DecoderOptions {
+        limits,
+        ..Default::default()
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&vec![b' '; 2 << 20]).unwrap();
+    let err = d.decode(None, gz.finish().unwrap().into()).unwrap_err();
+    assert!(
+        err.to_string().contains("inflates beyond the 1 MiB limit"),
+        "{err}"
+    );
+    let err = d.decode(None, zlib(&vec![0; 2 << 20])).unwrap_err();
+    assert!(err.to_string().contains("zlib"), "{err}");
 }

@@ -2,11 +2,9 @@
 //! into the same [`Value`] tree as Avro records.
 
 use crate::error::{Error, Result};
+use crate::limits::{inflate, Limits};
 use crate::model::value::{ArenaBuilder, Slots, Span, Value};
-use std::io::Read;
-
-/// ANTARES payloads are small; anything inflating beyond this is refused.
-const MAX_INFLATED: u64 = 256 << 20;
+use bson::{RawBsonRef, RawDocument};
 
 /// A decoded document: its value arena and the buffer its strings lie in.
 pub type Document = (Vec<Value>, Vec<u8>);
@@ -64,25 +62,57 @@ impl DocumentBuilder {
 }
 
 /// Decodes an ANTARES message: zlib(BSON document).
-pub fn decode_antares(payload: &[u8]) -> Result<Document> {
-    let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(payload)
-        .take(MAX_INFLATED)
-        .read_to_end(&mut raw)
-        .map_err(|e| Error::Decompress {
-            codec: "zlib",
-            reason: e.to_string(),
-        })?;
-    decode_bson(&raw)
+pub fn decode_antares(payload: &[u8], limits: &Limits) -> Result<Document> {
+    let raw = inflate(
+        flate2::read::ZlibDecoder::new(payload),
+        limits.max_inflated,
+        "zlib",
+    )?;
+    decode_bson(&raw, limits.max_depth)
 }
 
-/// Decodes one BSON document.
-pub fn decode_bson(raw: &[u8]) -> Result<Document> {
+/// Decodes one BSON document nested at most `max_depth` levels.
+pub fn decode_bson(raw: &[u8], max_depth: usize) -> Result<Document> {
+    check_bson_depth(raw, max_depth)?;
     let doc = bson::Document::from_reader(raw).map_err(|e| Error::Bson(e.to_string()))?;
     let mut b = DocumentBuilder::default();
     let root = b.arena.reserve(1);
     fill_bson(&mut b, bson::Bson::Document(doc), root);
     b.finish()
+}
+
+type RawItems<'a> = Box<dyn Iterator<Item = bson::raw::Result<RawBsonRef<'a>>> + 'a>;
+
+fn raw_items(doc: &RawDocument) -> RawItems<'_> {
+    Box::new(doc.iter().map(|item| item.map(|(_, value)| value)))
+}
+
+/// Walks the raw document without recursion (the BSON parser recurses, and
+/// a hostile document nested 100,000 levels deep overflows the stack).
+fn check_bson_depth(raw: &[u8], max_depth: usize) -> Result<()> {
+    let bad = |e: bson::raw::Error| Error::Bson(e.to_string());
+    let root = RawDocument::from_bytes(raw).map_err(bad)?;
+    let mut open: Vec<RawItems> = vec![raw_items(root)];
+    while let Some(items) = open.last_mut() {
+        let nested = match items.next() {
+            None => {
+                open.pop();
+                continue;
+            }
+            Some(item) => match item.map_err(bad)? {
+                RawBsonRef::Document(d) => raw_items(d),
+                RawBsonRef::Array(a) => Box::new(a.into_iter()),
+                _ => continue,
+            },
+        };
+        if open.len() >= max_depth {
+            return Err(Error::Bson(format!(
+                "nested deeper than {max_depth} levels: not an alert, or a corrupt one"
+            )));
+        }
+        open.push(nested);
+    }
+    Ok(())
 }
 
 fn fill_bson(b: &mut DocumentBuilder, v: bson::Bson, slot: usize) {

@@ -4,6 +4,9 @@ pub mod datum;
 pub mod document;
 pub mod schemas;
 
+use crate::limits::inflate;
+pub use crate::limits::Limits;
+
 use crate::avro::container;
 use crate::error::{Error, Result};
 use crate::model::alert::Alert;
@@ -11,7 +14,6 @@ use crate::model::format::{head_hex, sniff, starts_like_json, Format, Sniffed};
 use crate::model::schema::WriterSchema;
 use bytes::Bytes;
 use schemas::{SchemaCache, SchemaIdResolver};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,6 +30,8 @@ pub struct DecoderOptions {
     pub schema_dir: Option<PathBuf>,
     /// Confluent-compatible schema registry base URL.
     pub schema_registry: Option<String>,
+    /// Bounds on what one payload may cost.
+    pub limits: Limits,
 }
 
 /// Decodes payloads of any supported format. Cheap to share between threads;
@@ -46,6 +50,9 @@ pub struct Decoder {
     schema_dir: Option<PathBuf>,
     cache: SchemaCache,
     ids: SchemaIdResolver,
+    /// Schemas of old Fink version keys, read once per version.
+    by_version: std::sync::Mutex<std::collections::HashMap<String, Arc<WriterSchema>>>,
+    limits: Limits,
 }
 
 /// What decoding one payload gave: the alerts read, and the error that
@@ -106,6 +113,8 @@ impl Decoder {
             schema_dir: options.schema_dir.clone(),
             cache: SchemaCache::new(),
             ids: SchemaIdResolver::new(options.schema_dir, options.schema_registry),
+            by_version: Default::default(),
+            limits: options.limits,
         })
     }
 
@@ -118,7 +127,7 @@ impl Decoder {
     /// Like [`Decoder::decode`] but keeps the alerts read before a failure.
     pub fn decode_partial(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
         if sniff(&value) == Sniffed::Gzip {
-            return match gunzip(&value) {
+            return match gunzip(&value, self.limits.max_inflated) {
                 Ok(inner) => self.decode_partial(key, inner),
                 Err(e) => Decoded::failed(e),
             };
@@ -136,7 +145,7 @@ impl Decoder {
             Format::Fink => single(self.decode_fink(key, value)),
             Format::Confluent => single(self.decode_confluent(value)),
             Format::Antares => single(
-                document::decode_antares(&value)
+                document::decode_antares(&value, &self.limits)
                     .map(|record| Alert::from_document(Format::Antares, value, record)),
             ),
             Format::Json => match document::decode_json(&value) {
@@ -273,10 +282,20 @@ impl Decoder {
             .ok()
             .filter(|_| is_fink_version(key))
             .ok_or(Error::MissingSchema)?;
+        let lock = || self.by_version.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(schema) = lock().get(version) {
+            return Ok(schema.clone());
+        }
         let dir = self.schema_dir.as_ref().ok_or(Error::MissingSchema)?;
         let path = dir.join(format!("distribution_schema_fink_ztf_{version}.avsc"));
         let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        self.cache.get_or_parse(&text)
+        let schema = self.cache.get_or_parse(&text)?;
+        let mut known = lock();
+        // A stream names a handful of versions; a hostile one, not many more.
+        if known.len() < 256 {
+            known.insert(version.to_owned(), schema.clone());
+        }
+        Ok(schema)
     }
 
     fn decode_confluent(&self, value: Bytes) -> Result<Alert> {
@@ -326,14 +345,6 @@ fn single(result: Result<Alert>) -> Decoded {
     }
 }
 
-fn gunzip(bytes: &[u8]) -> Result<Bytes> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(1 << 30)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Decompress {
-            codec: "gzip",
-            reason: e.to_string(),
-        })?;
-    Ok(out.into())
+fn gunzip(bytes: &[u8], limit: usize) -> Result<Bytes> {
+    inflate(flate2::read::MultiGzDecoder::new(bytes), limit, "gzip").map(Bytes::from)
 }

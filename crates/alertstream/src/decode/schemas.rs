@@ -61,11 +61,19 @@ impl SchemaCache {
 
 /// Where Confluent-framed messages find their schema by id: a local folder in
 /// Rubin's alert_packet layout and/or a Confluent-compatible registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SchemaIdResolver {
     dir: Option<PathBuf>,
     registry: Option<String>,
+    /// One HTTP client for every lookup: connections are reused.
+    agent: ureq::Agent,
     by_id: Mutex<HashMap<u32, Arc<WriterSchema>>>,
+}
+
+impl Default for SchemaIdResolver {
+    fn default() -> Self {
+        SchemaIdResolver::new(None, None)
+    }
 }
 
 impl SchemaIdResolver {
@@ -73,6 +81,9 @@ impl SchemaIdResolver {
         SchemaIdResolver {
             dir,
             registry: registry.map(|u| u.trim_end_matches('/').to_owned()),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(15))
+                .build(),
             by_id: Mutex::default(),
         }
     }
@@ -94,7 +105,7 @@ impl SchemaIdResolver {
             }
         }
         if let Some(url) = &self.registry {
-            return fetch_from_registry(url, id);
+            return fetch_from_registry(&self.agent, url, id);
         }
         Err(Error::SchemaNotFound {
             id,
@@ -137,10 +148,8 @@ fn alert_packet_path(dir: &Path, id: u32) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-fn fetch_from_registry(url: &str, id: u32) -> Result<WriterSchema> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(15))
-        .build();
+/// `url` may carry a path prefix (`https://HOST/schema-registry`).
+fn fetch_from_registry(agent: &ureq::Agent, url: &str, id: u32) -> Result<WriterSchema> {
     let get_json = |path: &str| -> Result<Option<serde_json::Value>> {
         let full = format!("{url}{path}");
         match agent.get(&full).call() {

@@ -9,7 +9,6 @@ use crate::model::time::Time;
 use crate::model::value::{Datum, Value};
 use bytes::Bytes;
 use std::fmt;
-use std::io::Read;
 use std::sync::Arc;
 
 /// One alert.
@@ -67,6 +66,12 @@ impl fmt::Display for Id {
             Id::Text(s) => f.write_str(s),
         }
     }
+}
+
+/// `{"error": message}`, escaped: what `to_json` writes for a record that
+/// cannot be serialized.
+fn error_json(message: &str) -> String {
+    serde_json::json!({ "error": message }).to_string()
 }
 
 /// A measurement of brightness: ZTF and ANTARES give magnitudes, Rubin fluxes.
@@ -228,7 +233,7 @@ impl Alert {
 
     /// The record as one line of JSON (bytes base64, 64-bit integers exact).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.record()).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        serde_json::to_string(&self.record()).unwrap_or_else(|e| error_json(&e.to_string()))
     }
 
     /// Which survey's layout the record follows.
@@ -428,13 +433,14 @@ impl Alert {
         if !raw.starts_with(&[0x1f, 0x8b]) {
             return Ok(Some(raw.to_vec()));
         }
-        let mut fits = Vec::new();
-        flate2::read::GzDecoder::new(raw)
-            .take(256 << 20)
-            .read_to_end(&mut fits)
-            .map_err(|e| Error::Decompress {
-                codec: "gzip",
-                reason: format!("{} cutout: {e}", kind.name()),
+        let limit = crate::limits::Limits::default().max_inflated;
+        let fits = crate::limits::inflate(flate2::read::GzDecoder::new(raw), limit, "gzip")
+            .map_err(|e| match e {
+                Error::Decompress { codec, reason } => Error::Decompress {
+                    codec,
+                    reason: format!("{} cutout: {reason}", kind.name()),
+                },
+                other => other,
             })?;
         Ok(Some(fits))
     }
@@ -537,4 +543,14 @@ fn rubin_flux(s: Datum<'_>) -> Option<Brightness> {
             .first_of(&["psfFluxErr", "psFluxErr"])
             .and_then(|e| e.as_f64()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_error_fallback_is_valid_json_whatever_the_message() {
+        let message = "bad \"quote\" and \\ backslash\nnewline";
+        let json: serde_json::Value = serde_json::from_str(&super::error_json(message)).unwrap();
+        assert_eq!(json["error"], message);
+    }
 }

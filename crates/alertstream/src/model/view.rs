@@ -75,10 +75,10 @@ impl Summary {
     }
 }
 
-/// Column header of the `inspect` table.
+/// Column header of the `inspect` table (OBJECT fits Rubin's 19-digit ids).
 pub fn table_header() -> String {
     format!(
-        "{:<14} {:>20} {:<24} {:>10} {:>10} {:<4} {:>22} {:>4} {:<7}",
+        "{:<19} {:>20} {:<24} {:>10} {:>10} {:<4} {:>22} {:>4} {:<7}",
         "OBJECT", "ALERT", "TIME (UTC)", "RA", "DEC", "BAND", "MAG / FLUX", "PREV", "CUTOUTS"
     )
 }
@@ -102,7 +102,7 @@ pub fn table_row(s: &Summary) -> String {
         .map(|c| c[..1].to_ascii_uppercase())
         .collect();
     format!(
-        "{:<14} {:>20} {:<24} {:>10} {:>10} {:<4} {:>22} {:>4} {:<7}",
+        "{:<19} {:>20} {:<24} {:>10} {:>10} {:<4} {:>22} {:>4} {:<7}",
         id(&s.object_id),
         id(&s.alert_id),
         s.time_utc.as_deref().unwrap_or("-"),

@@ -287,13 +287,23 @@ fn sanitize(s: &str) -> String {
     }
 }
 
+/// Removes the temporary files of processes that are gone (a crash's
+/// leftovers); another process saving into the same folder keeps its own.
 fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with(TMP_PREFIX) {
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        let name = name.to_string_lossy();
+        if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
+            if writer_is_alive(rest) {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                // Its writer may have renamed it meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                other => other.map_err(|e| Error::io(&path, e))?,
+            }
         } else if depth > 0 && path.is_dir() {
             remove_stale_tmp(&path, depth - 1)?;
         }
@@ -301,11 +311,40 @@ fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
     Ok(())
 }
 
+/// Whether the process that wrote a temporary file (`<pid>-<n>`) still runs.
+fn writer_is_alive(pid_and_number: &str) -> bool {
+    let pid = pid_and_number
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<i32>().ok());
+    match pid {
+        Some(pid) if pid > 0 && pid != std::process::id() as i32 => process_exists(pid),
+        _ => false,
+    }
+}
+
+#[cfg(unix)]
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_: i32) -> bool {
+    true
+}
+
 /// Creates a file holding the parts one after the other: one `writev`.
 fn write_parts(path: &Path, parts: &[Bytes]) -> std::io::Result<()> {
     use std::io::{IoSlice, Write};
     let mut file = File::create(path)?;
-    let mut slices: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    // Empty parts are left out: an empty message is kept as an empty file.
+    let mut slices: Vec<IoSlice> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
         match file.write_vectored(rest) {
@@ -366,6 +405,45 @@ fn sync_filesystem(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_temporary_files_of_gone_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("alertstream-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // pid 1 always runs; a pid above the kernel's maximum never does.
+        let live = dir.join(format!("{TMP_PREFIX}1-7"));
+        let gone = dir.join(format!("{TMP_PREFIX}999999999-7"));
+        let saved = dir.join("ZTF18abc_1.avro");
+        for f in [&live, &gone, &saved] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        FileSink::new(&dir, Layout::Fink, SaveFormat::Avro).unwrap();
+        assert!(live.exists(), "a running process's file was removed");
+        assert!(!gone.exists(), "a crash's leftover was kept");
+        assert!(saved.exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_message_is_kept_as_an_empty_file() {
+        let dir = std::env::temp_dir().join(format!("alertstream-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut sink = FileSink::new(&dir, Layout::Fink, SaveFormat::Avro).unwrap();
+        let poison = PoisonMessage {
+            topic: "ztf".into(),
+            partition: 0,
+            offset: 3,
+            key: None,
+            payload: Bytes::new(),
+            error: Error::corrupt(0, "empty"),
+        };
+        let path = sink.stage_quarantine(&poison).unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        assert!(path.ends_with("_quarantine/ztf-0-3.bin"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn sanitized_names_cannot_escape_the_folder() {
