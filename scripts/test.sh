@@ -45,3 +45,6 @@ cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D w
 
 log "cargo test (unit, integration, CLI and doc tests)"
 cargo test --workspace --locked
+
+log "doc tests of the async API (feature async)"
+cargo test -p alertstream --features async --doc --locked

@@ -641,6 +641,11 @@ fn topics_lag_and_reset() {
     assert_eq!(total(&rows, "committed"), 5);
     assert_eq!(total(&rows, "high_watermark"), n);
     assert_eq!(total(&rows, "lag"), n - 5);
+    // Without --topic: every partition of the group's topics, even one
+    // where it committed nothing.
+    let out = run(&["lag", "--servers", &t.servers(), "--group", "g", "--json"]);
+    common::assert_success(&out, "");
+    assert_eq!(stdout_lines(&out).len(), 2, "{:?}", stdout_lines(&out));
 
     let servers = t.servers();
     let reset = |to: &str| {

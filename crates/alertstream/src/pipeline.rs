@@ -551,7 +551,7 @@ mod tests {
 
     fn checkpoint(offset: i64) -> Checkpoint {
         let mut c = Checkpoint::default();
-        c.set("t", 0, offset);
+        c.insert("t", 0, offset);
         c
     }
 

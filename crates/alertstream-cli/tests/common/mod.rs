@@ -295,15 +295,119 @@ impl Tansu {
         self.wait_listening();
     }
 
-    fn stop(&mut self) {
+    /// Kills the broker (SIGKILL): clients see it vanish mid-request.
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the broker again after [`Tansu::stop`], same port and database.
+    pub fn start_again(&mut self) {
+        self.restart();
+    }
+
+    /// Deletes a topic with Tansu's own client.
+    pub fn delete_topic(&self, name: &str) {
+        let out = Command::new(tansu_binary())
+            .args(["topic", "delete", name])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .output()
+            .unwrap();
+        assert_success(&out, "topic delete: ");
     }
 }
 
 impl Drop for Tansu {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Waits until `ready` holds, failing with `what` after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `alertstream` whose stdout and stderr are collected.
+pub struct Running {
+    pub child: Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    pub fn spawn(args: &[String]) -> Self {
+        let mut child = bin()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let collect = |stream: Box<dyn std::io::Read + Send>| {
+            let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let sink = text.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let mut t = sink.lock().unwrap();
+                    t.push_str(&line);
+                    t.push('\n');
+                }
+            });
+            text
+        };
+        let stdout = collect(Box::new(child.stdout.take().unwrap()));
+        let stderr = collect(Box::new(child.stderr.take().unwrap()));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn stdout_lines(&self) -> usize {
+        self.stdout.lock().unwrap().lines().count()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill only sends a signal to the child we started.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Waits at most `limit` for the exit; its code (`None`: killed by a
+    /// signal, which fails the caller's assertion with the stderr).
+    pub fn exit_within(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // the readers finish
+                return status.code();
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("still running after {limit:?}; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -257,8 +257,7 @@ impl Checkpoint {
     }
 
     /// Sets the next offset to read of a partition.
-    #[cfg(test)]
-    pub(crate) fn set(&mut self, topic: &str, partition: i32, next: i64) {
+    pub(crate) fn insert(&mut self, topic: &str, partition: i32, next: i64) {
         self.0.insert((topic.to_owned(), partition), next);
     }
 

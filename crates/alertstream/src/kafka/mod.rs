@@ -9,10 +9,14 @@ pub mod errors;
 pub mod profile;
 pub mod publisher;
 pub mod security;
+#[cfg(feature = "async")]
+pub mod stream;
 
 pub use connection::Connection;
 pub use consumer::{Checkpoint, Consumer, ConsumerConfig, Start};
 pub use publisher::Publisher;
+#[cfg(feature = "async")]
+pub use stream::AlertStream;
 
 /// A Kafka broker inside this process (librdkafka's mock cluster), for demos
 /// and tests: no server to install. It lives as long as this value.
