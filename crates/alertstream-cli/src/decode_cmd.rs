@@ -2,10 +2,12 @@
 //! on stderr and go on.
 
 use crate::cli::{DecodeArgs, InspectArgs};
+use alertstream::decode::parallel::map_ordered;
 use alertstream::model::view::{table_header, table_row, Summary};
 use alertstream::{Alert, Decoder};
 use anyhow::Context;
-use std::io::{BufWriter, Write};
+use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,64 +15,78 @@ pub fn decode(args: DecodeArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
     for_each_alert(&decoder, &args.paths, |out, alert| {
         serde_json::to_writer(&mut *out, &alert.record())?;
-        out.write_all(b"\n")
+        out.push(b'\n');
+        Ok(())
     })
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
+    if !args.json {
+        writeln!(std::io::stdout(), "{}", table_header()).context("cannot write to stdout")?;
+    }
     let json = args.json;
-    let mut header_written = json;
     for_each_alert(&decoder, &args.paths, move |out, alert| {
         let summary = Summary::of(alert);
         if json {
             serde_json::to_writer(&mut *out, &summary)?;
-            out.write_all(b"\n")
+            out.push(b'\n');
         } else {
-            if !header_written {
-                writeln!(out, "{}", table_header())?;
-                header_written = true;
-            }
-            writeln!(out, "{}", table_row(&summary))
+            writeln!(out, "{}", table_row(&summary))?;
         }
+        Ok(())
     })
 }
 
-/// Decodes every file under `paths`, hands each alert to `emit`, and prints
-/// one line per failure. Exit code 1 when anything failed.
+/// One file's output lines and the message of its failure, if any.
+type FileOutput = (Vec<u8>, Option<String>);
+
+/// Decodes every file under `paths` on every core, writes what `render`
+/// makes of each alert in file order, and prints one line per failure.
+/// Exit code 1 when anything failed.
 fn for_each_alert(
     decoder: &Decoder,
     paths: &[PathBuf],
-    mut emit: impl FnMut(&mut dyn Write, &Alert) -> std::io::Result<()>,
+    render: impl Fn(&mut Vec<u8>, &Alert) -> std::io::Result<()> + Sync,
 ) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
     let mut failures = 0usize;
-    for file in files_under(paths, &mut failures) {
-        let decoded = decoder.decode_file(&file);
+    let files = files_under(paths, &mut failures);
+    let mut out = std::io::stdout().lock();
+    let mut write_error = None;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let work = |file: &PathBuf| -> FileOutput {
+        let decoded = decoder.decode_file(file);
+        let mut lines = Vec::new();
         for alert in &decoded.alerts {
-            if let Err(e) = emit(&mut out, alert) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                return Err(e).context("cannot write to stdout");
+            if let Err(e) = render(&mut lines, alert) {
+                return (lines, Some(format!("{}: {e}", file.display())));
             }
         }
-        if let Some(f) = decoded.failure {
-            failures += 1;
-            out.flush().ok();
+        let failure = decoded.failure.map(|f| {
             let record = f
                 .record
                 .map(|r| format!(" (record {r})"))
                 .unwrap_or_default();
-            eprintln!("alertstream: {}{record}: {}", file.display(), f.error);
+            format!("{}{record}: {}", file.display(), f.error)
+        });
+        (lines, failure)
+    };
+    map_ordered(&files, threads, work, |(lines, failure)| {
+        if let Err(e) = out.write_all(&lines) {
+            write_error = Some(e);
+            return ControlFlow::Break(());
         }
-    }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(e).context("cannot write to stdout")
+        if let Some(message) = failure {
+            failures += 1;
+            let _ = out.flush();
+            eprintln!("alertstream: {message}");
         }
-        _ => {}
+        ControlFlow::Continue(())
+    });
+    match write_error.map_or_else(|| out.flush(), Err) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e).context("cannot write to stdout"),
+        Ok(()) => {}
     }
     if failures > 0 {
         eprintln!("alertstream: {failures} file(s) failed; see the messages above");

@@ -44,8 +44,11 @@ fn main() -> ExitCode {
 struct StderrLog;
 
 impl log::Log for StderrLog {
+    /// alertstream's warnings always; other crates' records (rdkafka's
+    /// own) and librdkafka's log only with --verbose.
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= log::max_level()
+        let ours = metadata.target().starts_with("alertstream");
+        metadata.level() <= log::max_level() && (ours || log::max_level() >= log::Level::Debug)
     }
 
     fn log(&self, record: &log::Record) {

@@ -170,3 +170,23 @@ fn inspect_columns_line_up_for_rubin_ids() {
     }
     assert_eq!(longest_object, 18, "the sample has Rubin-sized ids");
 }
+
+/// `decode DIR | head -1`: the reader goes away; exit 0, nothing on stderr.
+#[test]
+fn a_closed_pipe_ends_decode_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = common::bin()
+        .args(["decode", &path("ztf"), &path("fink")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -118,27 +118,6 @@ fn two_processes_saving_into_one_folder_both_finish() {
 }
 
 #[test]
-fn a_deleted_topic_ends_consume_with_exit_1_naming_it() {
-    let t = Tansu::sqlite();
-    t.create_topic("doomed", 1);
-    let work = TempDir::new("doomed");
-    let input = synthetic_alerts(&work, "d", 200);
-    t.publish("doomed", "json", &[], &[&input]);
-    let out = work.join("out");
-    let save = out.display().to_string();
-    let mut consumer = Running::spawn(&consume_args(&t, "doomed", &["--save", &save, "--display"]));
-    wait_until(Duration::from_secs(60), "alerts arrive", || {
-        consumer.stdout_lines() >= 200
-    });
-    t.delete_topic("doomed");
-    let code = consumer.exit_within(Duration::from_secs(60));
-    let stderr = consumer.stderr();
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("topic 'doomed' was deleted"), "{stderr}");
-    assert_eq!(saved(&out).len(), 200, "what came before is saved");
-}
-
-#[test]
 fn a_broker_gone_for_good_ends_consume_at_its_timeout() {
     let mut t = Tansu::sqlite();
     t.create_topic("gone", 1);
@@ -314,7 +293,12 @@ fn a_failing_handler_stops_the_pipeline_and_its_alert_is_delivered_again() {
         handled += 1;
         Ok(())
     });
+    // Batches of 10: the three before the failing alert are sealed and safe.
+    let mut options = Options::default();
+    options.batch = 10;
+    options.batch_wait = Duration::from_secs(60);
     let error = Pipeline::new(Consumer::new(config()).unwrap(), handler)
+        .options(options)
         .run()
         .unwrap_err();
     assert!(
@@ -367,5 +351,44 @@ fn the_async_stream_yields_alerts_and_commits_what_was_processed() {
         first.kafka().unwrap().offset,
         25,
         "resumes after the last commit"
+    );
+}
+
+/// `consume --display | head -1`: the reader goes away; exit 0, quietly,
+/// and what was not displayed is not committed.
+#[test]
+fn a_closed_pipe_ends_consume_quietly() {
+    use std::io::{BufRead, BufReader};
+    let t = Tansu::sqlite();
+    t.create_topic("piped", 1);
+    let work = TempDir::new("piped");
+    let input = synthetic_alerts(&work, "p", 3000);
+    t.publish("piped", "json", &[], &[&input]);
+    let mut child = common::bin()
+        .args(consume_args(&t, "piped", &["--display", "--timeout", "10"]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("piped"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let rest = run(&consume_args(&t, "piped", &["--display", "--timeout", "5"])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(
+        stdout_lines(&rest).len() > 3000 - 1000,
+        "alerts past the closed pipe were not committed"
     );
 }

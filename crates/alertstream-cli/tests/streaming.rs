@@ -294,6 +294,8 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
         assert!(Instant::now() < deadline, "consumer saved nothing");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Offsets are committed every 100 ms: let a few commits happen first.
+    std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL, mid-stream
     child.wait().unwrap();
     let at_crash = saved_files_count(&out);

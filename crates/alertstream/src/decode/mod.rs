@@ -2,6 +2,7 @@
 
 pub mod datum;
 pub mod document;
+pub mod parallel;
 pub mod schemas;
 
 use crate::limits::inflate;

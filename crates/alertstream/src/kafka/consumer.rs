@@ -100,7 +100,9 @@ impl ConsumerConfig {
             // librdkafka's thread commits what is stored, so a commit never
             // blocks the stream and is retried while the coordinator is away.
             ("enable.auto.commit", "true".into()),
-            ("auto.commit.interval.ms", "1000".into()),
+            // Results of these commits come back as events (acknowledged
+            // offsets); a manual asynchronous commit's would not.
+            ("auto.commit.interval.ms", "100".into()),
             ("enable.auto.offset.store", "false".into()),
             ("auto.offset.reset", start.into()),
             ("fetch.wait.max.ms", self.fetch_wait().to_string()),
@@ -212,6 +214,7 @@ impl ClientContext for Context {
 
 impl ConsumerContext for Context {
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        log::debug!("offset commit: {result:?} {offsets:?}");
         let mut state = self.state();
         match result {
             Ok(()) => {
@@ -257,6 +260,7 @@ impl Checkpoint {
     }
 
     /// Sets the next offset to read of a partition.
+    #[cfg(any(test, feature = "async"))]
     pub(crate) fn insert(&mut self, topic: &str, partition: i32, next: i64) {
         self.0.insert((topic.to_owned(), partition), next);
     }
@@ -495,10 +499,20 @@ impl Consumer {
     /// order they were taken. Fails when the broker refused the previous
     /// commit for good (e.g. the member was fenced).
     pub fn commit_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
-        if let Some(e) = self.shared().commit_error.take() {
-            if !e.rdkafka_error_code().is_some_and(errors::is_retriable) {
-                return Err(kafka_error("the broker refused an offset commit")(e));
+        let refused = {
+            let mut state = self.shared();
+            let fatal = state
+                .commit_error
+                .as_ref()
+                .is_some_and(|e| !e.rdkafka_error_code().is_some_and(errors::is_retriable));
+            if fatal {
+                state.commit_error.take()
+            } else {
+                None
             }
+        };
+        if let Some(e) = refused {
+            return Err(kafka_error("the broker refused an offset commit")(e));
         }
         if checkpoint.0.is_empty() {
             return Ok(());
@@ -561,8 +575,9 @@ impl Consumer {
         let Some(kafka) = self.kafka.take() else {
             return Closed::Committed;
         };
-        kafka.unsubscribe();
         let deadline = Instant::now() + timeout;
+        self.confirm_commits(&kafka, deadline);
+        kafka.unsubscribe();
         let closing = kafka.close_queue().is_ok();
         while closing && !kafka.closed() && Instant::now() < deadline {
             let _ = kafka.poll(Duration::from_millis(50));
@@ -573,16 +588,50 @@ impl Consumer {
             return Closed::NotCommitted(self.unacknowledged("no broker answered in time"));
         }
         drop(kafka);
-        let state = self.shared();
-        let missing = self
-            .stored
-            .iter()
-            .any(|(tp, o)| state.acknowledged.get(tp).is_none_or(|a| a < o));
-        drop(state);
-        match missing {
+        match !self.unacknowledged_offsets().is_empty() {
             false => Closed::Committed,
             true => {
                 Closed::NotCommitted(self.unacknowledged("the broker did not acknowledge them"))
+            }
+        }
+    }
+
+    /// Stored offsets the broker has not acknowledged (as far as we heard).
+    fn unacknowledged_offsets(&self) -> Vec<((String, i32), i64)> {
+        let state = self.shared();
+        self.stored
+            .iter()
+            .filter(|(tp, o)| state.acknowledged.get(*tp).is_none_or(|a| a < *o))
+            .map(|(tp, o)| (tp.clone(), *o))
+            .collect()
+    }
+
+    /// Before leaving: asks the broker (when one is connected, within the
+    /// deadline) which of the unacknowledged offsets it holds. What it does
+    /// not hold yet is committed when the consumer closes.
+    fn confirm_commits(&self, kafka: &BaseConsumer<Context>, deadline: Instant) {
+        let pending = self.unacknowledged_offsets();
+        if pending.is_empty() || self.health() != Health::Connected {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), next) in &pending {
+            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
+        }
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(5));
+        let Ok(held) = kafka.committed_offsets(tpl, wait) else {
+            return;
+        };
+        let mut state = self.shared();
+        for e in held.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                let acked = state
+                    .acknowledged
+                    .entry((e.topic().to_owned(), e.partition()))
+                    .or_insert(o);
+                *acked = (*acked).max(o);
             }
         }
     }
