@@ -174,19 +174,10 @@ fn inspect_columns_line_up_for_rubin_ids() {
 /// `decode DIR | head -1`: the reader goes away; exit 0, nothing on stderr.
 #[test]
 fn a_closed_pipe_ends_decode_quietly() {
-    use std::io::{BufRead, BufReader};
-    let mut child = common::bin()
-        .args(["decode", &path("ztf"), &path("fink")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut decode = common::bin();
+    decode.args(["decode", &path("ztf"), &path("fink")]);
+    let (first, out) = common::first_line_then_close(decode);
     assert!(first.starts_with('{'));
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

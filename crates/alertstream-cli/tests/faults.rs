@@ -6,7 +6,7 @@
 mod common;
 
 use alertstream::kafka::publisher::{Message, Publisher};
-use alertstream::kafka::{Consumer, ConsumerConfig};
+use alertstream::kafka::Consumer;
 use alertstream::pipeline::{Handler, Options, Pipeline};
 use alertstream::Alert;
 use common::{path, run, stdout_lines, wait_until, Running, Tansu, TempDir};
@@ -248,8 +248,7 @@ fn the_library_pipeline_hands_every_alert_to_a_closure_once() {
     let input = synthetic_alerts(&work, "h", 300);
     t.publish("hooks", "json", &[], &[&input]);
     let run_pipeline = |limit: Option<u64>| {
-        let mut config = ConsumerConfig::new(t.connection(), "hooks-group", &["hooks"]);
-        config.session_timeout_ms = 6000;
+        let config = common::consumer_config(&t, "hooks-group", "hooks");
         let mut seen = Vec::new();
         let handler = Handler::new(|alert: &Alert| {
             seen.push(alert.object_id().unwrap().to_string());
@@ -280,11 +279,7 @@ fn a_failing_handler_stops_the_pipeline_and_its_alert_is_delivered_again() {
     let work = TempDir::new("failing");
     let input = synthetic_alerts(&work, "f", 50);
     t.publish("failing", "json", &[], &[&input]);
-    let config = || {
-        let mut c = ConsumerConfig::new(t.connection(), "failing-group", &["failing"]);
-        c.session_timeout_ms = 6000;
-        c
-    };
+    let config = || common::consumer_config(&t, "failing-group", "failing");
     let mut handled = 0;
     let handler = Handler::new(|_: &Alert| {
         if handled == 30 {
@@ -323,11 +318,7 @@ fn the_async_stream_yields_alerts_and_commits_what_was_processed() {
     let work = TempDir::new("async");
     let input = synthetic_alerts(&work, "a", 40);
     t.publish("async", "json", &[], &[&input]);
-    let config = || {
-        let mut c = ConsumerConfig::new(t.connection(), "async-group", &["async"]);
-        c.session_timeout_ms = 6000;
-        c
-    };
+    let config = || common::consumer_config(&t, "async-group", "async");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -358,24 +349,15 @@ fn the_async_stream_yields_alerts_and_commits_what_was_processed() {
 /// and what was not displayed is not committed.
 #[test]
 fn a_closed_pipe_ends_consume_quietly() {
-    use std::io::{BufRead, BufReader};
     let t = Tansu::sqlite();
     t.create_topic("piped", 1);
     let work = TempDir::new("piped");
     let input = synthetic_alerts(&work, "p", 3000);
     t.publish("piped", "json", &[], &[&input]);
-    let mut child = common::bin()
-        .args(consume_args(&t, "piped", &["--display", "--timeout", "10"]))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut consume = common::bin();
+    consume.args(consume_args(&t, "piped", &["--display", "--timeout", "10"]));
+    let (first, out) = common::first_line_then_close(consume);
     assert!(first.contains("piped"), "{first}");
-    let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

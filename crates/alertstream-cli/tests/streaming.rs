@@ -5,7 +5,7 @@
 
 mod common;
 
-use alertstream::kafka::consumer::{Consumer, ConsumerConfig};
+use alertstream::kafka::consumer::Consumer;
 use alertstream::sink::{FileSink, Layout, SaveFormat};
 use alertstream::{Alert, Decoder, DecoderOptions};
 use common::{fails_within, path, run, stdout_lines, Tansu, TempDir};
@@ -445,11 +445,7 @@ fn library_consumer_poll_commit_and_resume() {
     let files = distinct_ztf();
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     t.publish("lib", "ztf", &[], &refs);
-    let config = || {
-        let mut c = ConsumerConfig::new(t.connection(), "lib-group", &["lib"]);
-        c.session_timeout_ms = 6000;
-        c
-    };
+    let config = || common::consumer_config(&t, "lib-group", "lib");
     let mut consumer = Consumer::new(config()).unwrap();
     let first: Vec<Alert> = consumer
         .consume(6, Duration::from_secs(20))

@@ -439,3 +439,26 @@ pub fn fink_python() -> PathBuf {
     );
     p
 }
+
+/// Runs a command, reads the first line of its stdout, then closes the pipe
+/// (as `| head -1` does); returns that line and how the command ended.
+pub fn first_line_then_close(mut command: Command) -> (String, Output) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (first, child.wait_with_output().unwrap())
+}
+
+/// A library consumer configuration for this broker with quick group settings.
+pub fn consumer_config(t: &Tansu, group: &str, topic: &str) -> alertstream::kafka::ConsumerConfig {
+    let mut c = alertstream::kafka::ConsumerConfig::new(t.connection(), group, &[topic]);
+    c.session_timeout_ms = 6000;
+    c
+}

@@ -253,16 +253,7 @@ impl Decoder {
 
     fn decode_fink(&self, key: Option<&[u8]>, value: Bytes) -> Result<Alert> {
         let schema = self.fink_schema(key)?;
-        let record = datum::decode_whole_datum(&schema, &value, 0)?;
-        let whole = 0..value.len();
-        Ok(Alert::from_avro(
-            Format::Fink,
-            value.clone(),
-            value,
-            whole,
-            schema,
-            record,
-        ))
+        schemaless_alert(Format::Fink, value, schema, 0)
     }
 
     fn fink_schema(&self, key: Option<&[u8]>) -> Result<Arc<WriterSchema>> {
@@ -314,17 +305,27 @@ impl Decoder {
             ));
         }
         let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
-        let record = datum::decode_whole_datum(&schema, &value, 5)?;
-        let datum = 5..value.len();
-        Ok(Alert::from_avro(
-            Format::Confluent,
-            value.clone(),
-            value,
-            datum,
-            schema,
-            record,
-        ))
+        schemaless_alert(Format::Confluent, value, schema, 5)
     }
+}
+
+/// An alert whose payload is one Avro datum from byte `start` to the end.
+fn schemaless_alert(
+    format: Format,
+    value: Bytes,
+    schema: Arc<WriterSchema>,
+    start: usize,
+) -> Result<Alert> {
+    let record = datum::decode_whole_datum(&schema, &value, start)?;
+    let datum = start..value.len();
+    Ok(Alert::from_avro(
+        format,
+        value.clone(),
+        value,
+        datum,
+        schema,
+        record,
+    ))
 }
 
 /// Old Fink keys: a schema version such as `2.7_3.10.1` or `0p3-live`.
