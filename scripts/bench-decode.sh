@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Decode benchmark: alertstream vs fastavro on the same messages, one run.
+# Decode benchmark: alertstream vs fastavro on the same messages, one run;
+# then the `decode` command (JSON Lines out) against `cat` of the same files.
 # Usage: scripts/bench-decode.sh   (installs fastavro into a cached venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,7 @@ for r in rust:
     print(f"{r['format']:<7} {r['task']:<12} {r['messages']:>8} {r['alerts_per_s']:>14.0f} {r['mb_per_s']:>8.1f} "
           f"{p['alerts_per_s']:>11.0f} {p['mb_per_s']:>7.1f} {ratio:>6.1f}x")
 PY
+
+echo "the decode command against cat (release build)..." >&2
+cargo build --release -q -p alertstream-cli
+python3 scripts/bench_decode_cli.py target/release/alertstream 3000

@@ -470,3 +470,25 @@ fn a_payload_inflating_past_the_limit_is_an_error_not_truncated() {
     let err = d.decode(None, zlib(&vec![0; 2 << 20])).unwrap_err();
     assert!(err.to_string().contains("zlib"), "{err}");
 }
+
+/// The fast JSON writer of `decode` writes exactly what serde_json writes,
+/// for every bundled sample of every format.
+#[test]
+fn write_json_equals_serde_json_on_every_sample() {
+    let d = common::decoder_for_samples();
+    let mut checked = 0;
+    for path in common::alert_samples() {
+        for alert in d.decode_file(&path).alerts {
+            let mut fast = Vec::new();
+            alert.record().write_json(&mut fast).unwrap();
+            let serde = serde_json::to_vec(&alert.record()).unwrap();
+            assert!(
+                fast == serde,
+                "{}: the two JSON texts differ",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} alerts checked");
+}

@@ -10,7 +10,7 @@ use std::sync::{Condvar, Mutex};
 
 /// Results a worker may run ahead of the one being emitted, per thread:
 /// bounds memory whatever the input's size.
-const AHEAD_PER_THREAD: usize = 8;
+const AHEAD_PER_THREAD: usize = 32;
 
 /// Runs `work` on every item on `threads` threads and gives each result to
 /// `emit` in the items' order. `emit` may stop early with `ControlFlow::Break`

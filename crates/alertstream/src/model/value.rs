@@ -288,6 +288,77 @@ fn base64_str(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Appends `bytes` as base64 (SIMD: about 4x the scalar encoder here).
+fn append_base64(bytes: &[u8], out: &mut Vec<u8>) {
+    base64_simd::STANDARD.encode_append(bytes, out);
+}
+
+/// `"name":`. Avro names are `[A-Za-z_][A-Za-z0-9_]*`: written as they
+/// are; anything else goes through serde_json's escaping.
+fn write_field_name(name: &str, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    if name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, name)?;
+    }
+    out.push(b':');
+    Ok(())
+}
+
+impl Datum<'_> {
+    /// Appends the same JSON as `serde_json::to_writer(out, &datum)`, faster:
+    /// bytes go out as base64 without serde_json's string-escaping pass (the
+    /// base64 alphabet needs none), and they are most of an alert (cutouts).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let comma = |out: &mut Vec<u8>, i: usize| {
+            if i > 0 {
+                out.push(b',');
+            }
+        };
+        match self.value {
+            Value::Bytes(b) | Value::Fixed(b) => {
+                out.push(b'"');
+                append_base64(b.of(self.buf), out);
+                out.push(b'"');
+            }
+            Value::Array(_) => {
+                out.push(b'[');
+                for (i, item) in self.items().enumerate() {
+                    comma(out, i);
+                    item.write_json(out)?;
+                }
+                out.push(b']');
+            }
+            Value::Map(_) => {
+                out.push(b'{');
+                for (i, (key, value)) in self.entries().enumerate() {
+                    comma(out, i);
+                    serde_json::to_writer(&mut *out, key)?;
+                    out.push(b':');
+                    value.write_json(out)?;
+                }
+                out.push(b'}');
+            }
+            Value::Record { schema, fields } => {
+                let names = self
+                    .field_names(schema)
+                    .ok_or_else(|| serde::ser::Error::custom("record without its schema"))?;
+                out.push(b'{');
+                for (i, (name, &v)) in names.zip(fields.of(self.arena)).enumerate() {
+                    comma(out, i);
+                    write_field_name(name, out)?;
+                    self.child(v).write_json(out)?;
+                }
+                out.push(b'}');
+            }
+            _ => serde_json::to_writer(&mut *out, self)?,
+        }
+        Ok(())
+    }
+}
+
 /// JSON view: field names from the schema, bytes as base64, 64-bit integers
 /// exact, floats in their shortest round-trip form (NaN and infinities become
 /// null, which JSON cannot express otherwise).
