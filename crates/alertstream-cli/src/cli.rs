@@ -101,13 +101,12 @@ pub struct FormatArgs {
 
 impl FormatArgs {
     pub fn decoder_options(&self) -> DecoderOptions {
-        DecoderOptions {
-            format: self.format,
-            schema_file: self.schema.clone(),
-            schema_dir: self.schema_dir.clone(),
-            schema_registry: self.schema_registry.clone(),
-            ..Default::default()
-        }
+        let mut options = DecoderOptions::default();
+        options.format = self.format;
+        options.schema_file = self.schema.clone();
+        options.schema_dir = self.schema_dir.clone();
+        options.schema_registry = self.schema_registry.clone();
+        options
     }
 }
 
@@ -223,25 +222,9 @@ impl BrokerArgs {
 
     fn profile(&self) -> anyhow::Result<Resolved> {
         let store = Store::default_location()?;
-        let found = match &self.profile {
-            Some(name) => Some(store.load(name)?.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no profile '{name}' in {} (see `alertstream auth list`)",
-                    store.dir().display()
-                )
-            })?),
-            None if self.servers.is_none() => match store.load("default")? {
-                Some(p) => Some(p),
-                None => {
-                    let home = std::env::var_os("HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_default();
-                    alertstream::kafka::profile::fink_client_profile(&home, "ztf")?
-                }
-            },
-            None => None,
-        };
-        let (profile, password) = found.unwrap_or_default();
+        let (profile, password) = store
+            .choose(self.profile.as_deref(), self.servers.is_some())?
+            .unwrap_or_default();
         Ok(profile.resolve(password)?)
     }
 }

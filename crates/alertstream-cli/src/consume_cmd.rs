@@ -3,8 +3,9 @@
 //! commit after each batch, signals) is the library's.
 
 use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
+use alertstream::kafka::consumer::topic_list;
 use alertstream::kafka::{Consumer, ConsumerConfig, Start};
-use alertstream::model::time::format_unix_utc;
+use alertstream::model::view::display_line;
 use alertstream::pipeline::{Both, Handler, Options, Pipeline, Progress, Saver, Sink, Stats};
 use alertstream::sink::{FileSink, Layout, SaveFormat};
 use alertstream::{Alert, Error};
@@ -16,25 +17,18 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Fink's added-value fields worth showing next to an alert, when present.
-const FINK_FIELDS: [&str; 9] = [
-    "finkclass",
-    "tnsclass",
-    "cdsxmatch",
-    "roid",
-    "mulens",
-    "rf_snia_vs_nonia",
-    "snn_snia_vs_nonia",
-    "rf_kn_vs_nonkn",
-    "fink_class",
-];
+fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
 
 pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let target = args.broker.target()?;
     let group = args.group.clone().or(target.profile.group.clone()).ok_or_else(|| {
         anyhow::anyhow!("no consumer group: pass --group NAME (or register one with `alertstream auth register`)")
     })?;
-    let topics = target.topics(&split_topics(&args.topics));
+    let topics = target.topics(&topic_list(&args.topics));
     if topics.is_empty() {
         anyhow::bail!(
             "no topic: name one, or register topics with `alertstream auth register --topics`"
@@ -99,7 +93,7 @@ pub fn sink(
 fn display_handler() -> Handler<impl FnMut(&Alert) -> alertstream::Result<()>> {
     let mut out = std::io::stdout().lock();
     Handler::new(move |alert: &Alert| {
-        writeln!(out, "{}", display_line(alert)).map_err(|e| Error::Io {
+        writeln!(out, "{}", display_line(alert, now_unix())).map_err(|e| Error::Io {
             path: "standard output".into(),
             source: e,
         })
@@ -161,23 +155,6 @@ pub fn report(stats: &Stats, saved: Option<&PathBuf>) {
     eprintln!("{line}");
 }
 
-/// Topics given as names, comma lists or ^regex patterns.
-fn split_topics(args: &[String]) -> Vec<String> {
-    args.iter()
-        .flat_map(|a| {
-            if a.starts_with('^') {
-                vec![a.clone()]
-            } else {
-                a.split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }
-        })
-        .collect()
-}
-
 /// SIGINT and SIGTERM set a flag: the pipeline finishes its batch and exits 0.
 fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -186,34 +163,4 @@ fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
             .context("cannot install signal handlers")?;
     }
     Ok(stop)
-}
-
-/// `emitted  received  topic  object  alert  brightness  [fink fields]`
-pub fn display_line(alert: &Alert) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let dash = || "-".to_owned();
-    let mut line = format!(
-        "{:<24} {:<24} {:<16} {:<14} {:>20} {}",
-        alert.time().map_or_else(dash, |t| t.to_utc_string()),
-        format_unix_utc(now),
-        alert.kafka().map_or_else(dash, |k| k.topic.clone()),
-        alert.object_id().map_or_else(dash, |i| i.to_string()),
-        alert.alert_id().map_or_else(dash, |i| i.to_string()),
-        alert.brightness().map_or_else(dash, |b| b.to_string()),
-    );
-    let record = alert.record();
-    for name in FINK_FIELDS {
-        if let Some(v) = record.get(name).filter(|v| !v.is_null()) {
-            let text = v
-                .as_str()
-                .map(str::to_owned)
-                .or_else(|| v.as_f64().map(|f| format!("{f:.3}")));
-            if let Some(text) = text {
-                line += &format!(" {name}={text}");
-            }
-        }
-    }
-    line
 }

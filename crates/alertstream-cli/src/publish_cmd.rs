@@ -16,12 +16,10 @@ use std::time::{Duration, Instant};
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
-    let decoder = Decoder::new(DecoderOptions {
-        schema_file: args.schema.clone(),
-        schema_dir: args.schema_dir.clone(),
-        ..Default::default()
-    })
-    .context("cannot set up decoding")?;
+    let mut options = DecoderOptions::default();
+    options.schema_file = args.schema.clone();
+    options.schema_dir = args.schema_dir.clone();
+    let decoder = Decoder::new(options).context("cannot set up decoding")?;
     let mut failures = 0usize;
     let mut messages = Vec::new();
     for file in files_under(&args.paths, &mut failures) {

@@ -128,8 +128,9 @@ fn a_broker_gone_for_good_ends_consume_at_its_timeout() {
     wait_until(Duration::from_secs(60), "alerts arrive", || {
         consumer.stdout_lines() >= 100
     });
-    // Past the first commit, so that every offset was acknowledged.
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until(Duration::from_secs(30), "every offset committed", || {
+        common::committed(&t, "g", "gone") == 100
+    });
     let stopped = Instant::now();
     t.stop();
     let code = consumer.exit_within(Duration::from_secs(40));
@@ -227,6 +228,14 @@ fn a_broker_restart_mid_save_loses_and_duplicates_nothing() {
     let stderr = consumer.stderr();
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(saved(&out).len(), n, "nothing lost: {stderr}");
+    assert!(
+        stderr.contains("no broker reachable"),
+        "the outage is reported: {stderr}"
+    );
+    assert!(
+        stderr.contains("broker reachable again"),
+        "and its end: {stderr}"
+    );
     let again = run(
         &consume_args(&t, "restart", &["--display", "--timeout", "5"])
             .iter()

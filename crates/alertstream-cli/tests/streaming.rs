@@ -15,11 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn decoder() -> Decoder {
-    Decoder::new(DecoderOptions {
-        schema_dir: Some(common::data("rubin/schema")),
-        ..Default::default()
-    })
-    .unwrap()
+    Decoder::new(DecoderOptions::default().with_schema_dir(common::data("rubin/schema"))).unwrap()
 }
 
 fn alerts_of(paths: &[&str]) -> Vec<Alert> {
@@ -294,8 +290,9 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
         assert!(Instant::now() < deadline, "consumer saved nothing");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Offsets are committed every 100 ms: let a few commits happen first.
-    std::thread::sleep(Duration::from_millis(300));
+    common::wait_until(Duration::from_secs(30), "a first commit", || {
+        common::committed(&t, "g", "crash") > 0
+    });
     child.kill().unwrap(); // SIGKILL, mid-stream
     child.wait().unwrap();
     let at_crash = saved_files_count(&out);

@@ -104,11 +104,8 @@ fn write_messages(dir: &Path, name: &str, msgs: &[Message]) {
 }
 
 fn run(name: &str, msgs: &[Message], with_json: bool) {
-    let decoder = Decoder::new(DecoderOptions {
-        schema_dir: Some(data("rubin/schema")),
-        ..Default::default()
-    })
-    .unwrap();
+    let decoder =
+        Decoder::new(DecoderOptions::default().with_schema_dir(data("rubin/schema"))).unwrap();
     // Warm up: first sight of each schema parses it; steady state is what counts.
     for m in msgs.iter().take(64) {
         decoder.decode(m.key.as_deref(), m.value.clone()).unwrap();

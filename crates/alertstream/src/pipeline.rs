@@ -521,9 +521,10 @@ impl<S: Sink> Run<S> {
             (Health::Connected, Some((since, _))) => {
                 self.outage = None;
                 log::warn!(
-                    "broker reachable again at {} after {:.0} s",
+                    "broker reachable again at {} after {:.0} s (outage {} of this run)",
                     self.consumer.servers(),
-                    since.elapsed().as_secs_f64()
+                    since.elapsed().as_secs_f64(),
+                    self.stats.outages
                 );
             }
             (Health::Outage { since, reason }, outage) => {

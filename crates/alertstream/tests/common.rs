@@ -34,9 +34,8 @@ pub fn alert_samples() -> Vec<PathBuf> {
 }
 
 pub fn decoder_for_samples() -> alertstream::Decoder {
-    alertstream::Decoder::new(alertstream::DecoderOptions {
-        schema_dir: Some(data("rubin/schema")),
-        ..Default::default()
-    })
+    alertstream::Decoder::new(
+        alertstream::DecoderOptions::default().with_schema_dir(data("rubin/schema")),
+    )
     .unwrap()
 }

@@ -53,10 +53,7 @@ fn fink_schemaless_with_schema_file() {
     let dir = tempdir::TempDir::new("schema-file");
     let schema_file = dir.0.join("writer.avsc");
     std::fs::write(&schema_file, schema).unwrap();
-    let d = decoder(DecoderOptions {
-        schema_file: Some(schema_file),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_file(schema_file));
     let alerts = d.decode(None, datums[0].clone()).unwrap();
     assert_eq!(alerts[0].to_json(), expected[0]);
 }
@@ -67,10 +64,10 @@ fn fink_schemaless_with_schema_file() {
 #[test]
 fn a_schema_with_other_union_order_is_an_error_not_garbage() {
     let (_, datums, _) = fink_messages("fink/fink-broker-sample-alert-1.avro");
-    let d = decoder(DecoderOptions {
-        schema_file: Some(common::data("fink/distribution_schema_0p2.avsc")),
-        ..Default::default()
-    });
+    let d = decoder(
+        DecoderOptions::default()
+            .with_schema_file(common::data("fink/distribution_schema_0p2.avsc")),
+    );
     let err = d.decode(None, datums[0].clone()).unwrap_err();
     assert!(
         matches!(
@@ -84,10 +81,7 @@ fn a_schema_with_other_union_order_is_an_error_not_garbage() {
 #[test]
 fn fink_schemaless_without_schema_says_what_to_do() {
     let (_, datums, _) = fink_messages("fink/fink-broker-sample-alert-1.avro");
-    let d = decoder(DecoderOptions {
-        format: Some(Format::Fink),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_format(Format::Fink));
     let err = d.decode(None, datums[0].clone()).unwrap_err();
     assert!(matches!(err, Error::MissingSchema), "{err}");
     assert!(err.to_string().contains("--schema FILE"));
@@ -96,10 +90,7 @@ fn fink_schemaless_without_schema_says_what_to_do() {
 #[test]
 fn fink_version_key_names_the_missing_schema_file() {
     let (_, datums, _) = fink_messages("fink/fink-broker-sample-alert-1.avro");
-    let d = decoder(DecoderOptions {
-        schema_dir: Some(common::data("fink")),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_dir(common::data("fink")));
     let err = d.decode(Some(b"9.9_9.9.9"), datums[0].clone()).unwrap_err();
     assert!(
         err.to_string()
@@ -213,10 +204,7 @@ fn start_registry_under(prefix: &str, ids: &[(u32, &str)]) -> Registry {
 #[test]
 fn confluent_from_a_real_registry_is_cached() {
     let registry = start_registry(&[(704, "v7_4"), (1100, "v11_0")]);
-    let d = decoder(DecoderOptions {
-        schema_registry: Some(registry.url.clone()),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_registry(registry.url.clone()));
     let offline = common::decoder_for_samples();
     for name in ["lsst.v7_4", "lsst.v11_0"] {
         let wire: Bytes = std::fs::read(common::data(&format!(
@@ -246,10 +234,7 @@ fn confluent_from_a_real_registry_is_cached() {
 fn a_registry_under_a_path_prefix() {
     let registry = start_registry_under("schema-registry/", &[(704, "v7_4")]);
     assert!(registry.url.ends_with("/schema-registry/"));
-    let d = decoder(DecoderOptions {
-        schema_registry: Some(registry.url.clone()),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_registry(registry.url.clone()));
     let wire: Bytes = std::fs::read(common::data(
         "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
     ))
@@ -263,10 +248,7 @@ fn a_registry_under_a_path_prefix() {
 #[test]
 fn registry_404_is_schema_not_found() {
     let registry = start_registry(&[(704, "v7_4")]);
-    let d = decoder(DecoderOptions {
-        schema_registry: Some(registry.url.clone()),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_registry(registry.url.clone()));
     let mut wire = std::fs::read(common::data(
         "rubin/wire_format/lsst.v7_4.confluent_wire.avro",
     ))
@@ -401,10 +383,7 @@ fn an_old_fink_version_key_reads_its_schema_file_once() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("distribution_schema_fink_ztf_1.0_test.avsc");
     std::fs::write(&file, &schema).unwrap();
-    let d = decoder(DecoderOptions {
-        schema_dir: Some(dir.clone()),
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_schema_dir(dir.clone()));
     let first = d.decode(Some(b"1.0_test"), datums[0].clone()).unwrap();
     assert_eq!(first[0].to_json(), expected[0]);
     // Read once: later messages do not go back to the file.
@@ -456,10 +435,7 @@ fn a_payload_inflating_past_the_limit_is_an_error_not_truncated() {
     let mut limits = alertstream::decode::Limits::default();
     assert!(limits.max_inflated >= 10 << 20 && limits.max_inflated <= 100 << 20);
     limits.max_inflated = 1 << 20;
-    let d = decoder(DecoderOptions {
-        limits,
-        ..Default::default()
-    });
+    let d = decoder(DecoderOptions::default().with_limits(limits));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&vec![b' '; 2 << 20]).unwrap();
     let err = d.decode(None, gz.finish().unwrap().into()).unwrap_err();

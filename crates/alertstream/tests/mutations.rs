@@ -162,12 +162,12 @@ fn empty_and_random_payloads_are_errors() {
 #[test]
 fn every_format_forced_on_every_sample_never_panics() {
     for format in alertstream::Format::ALL {
-        let d = Decoder::new(alertstream::DecoderOptions {
-            format: Some(format),
-            schema_file: Some(common::data("fink/distribution_schema_0p2.avsc")),
-            schema_dir: Some(common::data("rubin/schema")),
-            ..Default::default()
-        })
+        let d = Decoder::new(
+            alertstream::DecoderOptions::default()
+                .with_format(format)
+                .with_schema_file(common::data("fink/distribution_schema_0p2.avsc"))
+                .with_schema_dir(common::data("rubin/schema")),
+        )
         .unwrap();
         for (_, bytes) in samples() {
             let _ = decode(&d, bytes);

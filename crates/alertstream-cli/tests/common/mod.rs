@@ -462,3 +462,11 @@ pub fn consumer_config(t: &Tansu, group: &str, topic: &str) -> alertstream::kafk
     c.session_timeout_ms = 6000;
     c
 }
+
+/// Offsets `group` has committed on `topic`, summed over its partitions
+/// (0 while it has committed none).
+pub fn committed(t: &Tansu, group: &str, topic: &str) -> i64 {
+    alertstream::kafka::admin::lag(&t.connection(), group, &[topic.to_owned()])
+        .map(|rows| rows.iter().filter_map(|r| r.committed).sum())
+        .unwrap_or(0)
+}

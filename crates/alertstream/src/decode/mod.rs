@@ -20,7 +20,14 @@ use std::sync::Arc;
 
 /// How to find formats and schemas. Everything is optional: by default the
 /// format is detected from each payload.
+///
+/// ```
+/// use alertstream::DecoderOptions;
+/// let options = DecoderOptions::default().with_schema_dir("schemas/rubin");
+/// assert!(options.schema_registry.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct DecoderOptions {
     /// Force a format instead of detecting it.
     pub format: Option<Format>,
@@ -33,6 +40,37 @@ pub struct DecoderOptions {
     pub schema_registry: Option<String>,
     /// Bounds on what one payload may cost.
     pub limits: Limits,
+}
+
+impl DecoderOptions {
+    /// Every payload read as `format`, not detected.
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// The writer schema of schemaless (Fink) datums.
+    pub fn with_schema_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.schema_file = Some(path.into());
+        self
+    }
+
+    /// A folder of schemas (Rubin's alert_packet layout, Fink's versions).
+    pub fn with_schema_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.schema_dir = Some(dir.into());
+        self
+    }
+
+    /// A Confluent-compatible schema registry (a path prefix is kept).
+    pub fn with_schema_registry(mut self, url: impl Into<String>) -> Self {
+        self.schema_registry = Some(url.into());
+        self
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
 }
 
 /// Decodes payloads of any supported format. Cheap to share between threads;

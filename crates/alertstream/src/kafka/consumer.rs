@@ -126,6 +126,24 @@ impl ConsumerConfig {
     }
 }
 
+/// Topics as users give them (names, comma lists, `^regex` patterns) as
+/// the consumer takes them: one name or pattern each.
+pub fn topic_list(args: &[String]) -> Vec<String> {
+    args.iter()
+        .flat_map(|a| {
+            if a.starts_with('^') {
+                vec![a.clone()]
+            } else {
+                a.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 /// True when every bootstrap server is on this machine.
 fn all_loopback(servers: &str) -> bool {
     servers.split(',').all(|s| {
@@ -237,6 +255,19 @@ impl ConsumerContext for Context {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn topics_from_names_comma_lists_and_patterns() {
+        let args = [
+            "ztf_a, ztf_b".to_owned(),
+            "^fink_.*,x".to_owned(),
+            "c".to_owned(),
+        ];
+        assert_eq!(
+            super::topic_list(&args),
+            ["ztf_a", "ztf_b", "^fink_.*,x", "c"]
+        );
+    }
+
     #[test]
     fn loopback_servers_are_recognised() {
         assert!(super::all_loopback("127.0.0.1:9092"));

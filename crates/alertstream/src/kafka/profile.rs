@@ -273,6 +273,34 @@ impl Store {
 
     /// A profile and its password. A password file that group or others can
     /// read is refused.
+    /// The profile a command uses: the one `name`d (an error if missing);
+    /// else, when no broker address was given, the profile named
+    /// `default`, else fink-client's registered credentials; else none.
+    pub fn choose(
+        &self,
+        name: Option<&str>,
+        servers_given: bool,
+    ) -> Result<Option<(Profile, Option<Secret>)>> {
+        match name {
+            Some(name) => self.load(name)?.map(Some).ok_or_else(|| {
+                Error::Config(format!(
+                    "no profile '{name}' in {} (see `alertstream auth list`)",
+                    self.dir().display()
+                ))
+            }),
+            None if servers_given => Ok(None),
+            None => match self.load("default")? {
+                Some(found) => Ok(Some(found)),
+                None => {
+                    let home = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_default();
+                    fink_client_profile(&home, "ztf")
+                }
+            },
+        }
+    }
+
     pub fn load(&self, name: &str) -> Result<Option<(Profile, Option<Secret>)>> {
         let path = self.profile_path(name);
         let bytes = match std::fs::read(&path) {

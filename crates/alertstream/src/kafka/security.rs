@@ -117,6 +117,7 @@ impl FromStr for Mechanism {
 
 /// Everything about authentication and encryption of one connection.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Security {
     pub protocol: Protocol,
     pub mechanism: Mechanism,

@@ -1,7 +1,8 @@
 //! Human views of alerts: the one-line summary behind `inspect` (as a table
-//! row or as JSON).
+//! row or as JSON) and the line `consume --display` prints.
 
 use crate::model::alert::{Alert, Brightness, Cutout, Id};
+use crate::model::time::format_unix_utc;
 use serde::Serialize;
 
 /// The survey-independent facts of one alert.
@@ -117,4 +118,45 @@ pub fn table_row(s: &Summary) -> String {
             cutouts
         },
     )
+}
+
+/// Fink's added-value fields worth showing next to an alert, when present.
+const FINK_FIELDS: [&str; 9] = [
+    "finkclass",
+    "tnsclass",
+    "cdsxmatch",
+    "roid",
+    "mulens",
+    "rf_snia_vs_nonia",
+    "snn_snia_vs_nonia",
+    "rf_kn_vs_nonkn",
+    "fink_class",
+];
+
+/// The `consume --display` line: `emitted  received  topic  object  alert
+/// brightness  [fink fields]`, `received` in seconds since the Unix epoch.
+pub fn display_line(alert: &Alert, received: f64) -> String {
+    let dash = || "-".to_owned();
+    let mut line = format!(
+        "{:<24} {:<24} {:<16} {:<14} {:>20} {}",
+        alert.time().map_or_else(dash, |t| t.to_utc_string()),
+        format_unix_utc(received),
+        alert.kafka().map_or_else(dash, |k| k.topic.clone()),
+        alert.object_id().map_or_else(dash, |i| i.to_string()),
+        alert.alert_id().map_or_else(dash, |i| i.to_string()),
+        alert.brightness().map_or_else(dash, |b| b.to_string()),
+    );
+    let record = alert.record();
+    for name in FINK_FIELDS {
+        if let Some(v) = record.get(name).filter(|v| !v.is_null()) {
+            let text = v
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_f64().map(|f| format!("{f:.3}")));
+            if let Some(text) = text {
+                line += &format!(" {name}={text}");
+            }
+        }
+    }
+    line
 }
