@@ -121,7 +121,7 @@ fn run(name: &str, msgs: &[Message], with_json: bool) {
             for alert in decoder.decode(m.key.as_deref(), m.value.clone()).unwrap() {
                 if with_json {
                     sink.clear();
-                    serde_json::to_writer(&mut sink, &alert.record()).unwrap();
+                    alert.record().write_json(&mut sink).unwrap();
                     sink.push(b'\n');
                 }
                 alerts += 1;

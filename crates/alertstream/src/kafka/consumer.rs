@@ -198,7 +198,9 @@ impl ClientContext for Context {
             return;
         };
         let mut state = self.state();
-        if errors::is_retriable(code) {
+        // One broker dropping a connection is routine; all of them down is
+        // an outage (the statistics say when it ends).
+        if code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown {
             state.outage_reason = Some(reason.to_owned());
             state.outage_since.get_or_insert_with(Instant::now);
         } else if errors::is_fatal(code) && !errors::is_missing_topic(code) {

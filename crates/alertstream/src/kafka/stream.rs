@@ -108,7 +108,9 @@ impl futures_core::Stream for AlertStream {
 
 impl Checkpoint {
     /// The offsets after `alert`: commit it once the alert, and every alert
-    /// before it on its partition, is processed.
+    /// before it on its partition, is processed. A message that holds
+    /// several alerts (a container of several records) counts as done with
+    /// any of them: commit after the last one.
     pub fn after(alert: &Alert) -> Checkpoint {
         let mut checkpoint = Checkpoint::default();
         if let Some(k) = alert.kafka() {

@@ -353,7 +353,15 @@ impl Datum<'_> {
                 }
                 out.push(b'}');
             }
-            _ => serde_json::to_writer(&mut *out, self)?,
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Boolean(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Value::Int(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Value::Long(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Value::Float(v) => serde_json::to_writer(&mut *out, &v)?,
+            Value::Double(v) => serde_json::to_writer(&mut *out, &v)?,
+            Value::String(_) | Value::Enum { .. } => {
+                serde_json::to_writer(&mut *out, self.as_str().unwrap_or(""))?
+            }
         }
         Ok(())
     }
