@@ -40,6 +40,9 @@ cargo fmt --all -- --check
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "library docs (broken links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p alertstream --no-deps --features async --locked -q
+
 log "the library without librdkafka (--no-default-features: decode-only users)"
 cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D warnings
 

@@ -1,6 +1,6 @@
 //! Avro Object Container File framing: header (magic, metadata, sync marker),
 //! then blocks of `count, size, data, sync`. Blocks are decompressed here;
-//! their records are decoded by [`super::decode_datum`].
+//! their records are decoded by [`crate::decode::datum::decode_datum`].
 
 use super::read_varint;
 use crate::error::{Error, Result};

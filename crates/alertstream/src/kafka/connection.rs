@@ -1,5 +1,5 @@
 //! How to reach a broker, shared by every client (consumer, publisher,
-//! admin calls): [`Connection`]. [`Connection::open`] is the one place that
+//! admin calls): [`Connection`]. `Connection::open` is the one place that
 //! creates a librdkafka client, and it checks the connection up front, so
 //! that a wrong address, password, certificate or topic name is a clear error
 //! within seconds, not a silent retry loop.
