@@ -639,10 +639,21 @@ impl Consumer {
             .collect()
     }
 
-    /// Before leaving: asks the broker (when one is connected, within the
-    /// deadline) which of the unacknowledged offsets it holds. What it does
-    /// not hold yet is committed when the consumer closes.
+    /// Before leaving: waits (a little, while a broker is connected) for the
+    /// broker to acknowledge the stored offsets, then asks it which of the
+    /// rest it holds. What it does not hold yet is committed when the
+    /// consumer closes.
     fn confirm_commits(&self, kafka: &BaseConsumer<Context>, deadline: Instant) {
+        // librdkafka commits stored offsets every 100 ms; its answers come as
+        // events that only a poll serves. A message polled here is dropped,
+        // not handed out: it is delivered again, never lost.
+        let settle = deadline.min(Instant::now() + Duration::from_secs(2));
+        while !self.unacknowledged_offsets().is_empty()
+            && self.health() == Health::Connected
+            && Instant::now() < settle
+        {
+            let _ = kafka.poll(Duration::from_millis(20));
+        }
         let pending = self.unacknowledged_offsets();
         if pending.is_empty() || self.health() != Health::Connected {
             return;
