@@ -180,7 +180,7 @@ fn a_stop_request_during_an_outage_ends_the_run_within_seconds() {
     );
     assert!(stderr.contains("will be delivered again"), "{stderr}");
     // The broker returns: those alerts come again, none was lost.
-    t.start_again();
+    t.restart();
     let again = run(
         &consume_args(&t, "outage", &["--display", "--timeout", "8"])
             .iter()
@@ -223,7 +223,7 @@ fn a_broker_restart_mid_save_loses_and_duplicates_nothing() {
     });
     t.stop(); // kill -9
     std::thread::sleep(Duration::from_secs(2));
-    t.start_again();
+    t.restart();
     let code = consumer.exit_within(Duration::from_secs(120));
     let stderr = consumer.stderr();
     assert_eq!(code, Some(0), "{stderr}");

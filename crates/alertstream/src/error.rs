@@ -129,6 +129,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// The broker did not acknowledge the last offsets before the consumer
+    /// left: their alerts will be delivered again (nothing is lost).
+    #[error("the last offsets were not committed at {servers} ({cause}); their alerts will be delivered again")]
+    Uncommitted { servers: String, cause: String },
+
     /// A user's alert handler failed.
     #[error("the alert handler failed: {0}")]
     Handler(#[source] Box<dyn std::error::Error + Send + Sync>),

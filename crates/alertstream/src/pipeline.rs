@@ -315,6 +315,8 @@ pub struct Progress {
 
 /// How often an outage is reported while it lasts.
 const OUTAGE_REMINDER: Duration = Duration::from_secs(30);
+/// How often the broker's health is looked at (it changes once a second).
+const HEALTH_EVERY: Duration = Duration::from_millis(100);
 /// How often the progress callback is called.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -397,6 +399,7 @@ impl<S: Sink> Run<S> {
         let start = Instant::now();
         let mut last_alert = Instant::now();
         let mut last_progress = Instant::now();
+        let mut last_health = Instant::now();
         let mut first_alert = None;
         let result = loop {
             let limit_reached = self.options.limit.is_some_and(|l| self.stats.alerts >= l);
@@ -428,7 +431,10 @@ impl<S: Sink> Run<S> {
             if let Err(e) = self.commit_safe().and_then(|()| self.seal_if_due()) {
                 break Err(e);
             }
-            self.watch_health();
+            if last_health.elapsed() >= HEALTH_EVERY {
+                last_health = Instant::now();
+                self.watch_health();
+            }
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
                 progress(&Progress {
@@ -491,6 +497,9 @@ impl<S: Sink> Run<S> {
     }
 
     fn commit(&mut self, checkpoints: Vec<Checkpoint>) -> Result<()> {
+        if checkpoints.is_empty() {
+            return Ok(());
+        }
         let mut all = Checkpoint::default();
         for checkpoint in checkpoints {
             all.extend(checkpoint);

@@ -301,11 +301,6 @@ impl Tansu {
         let _ = self.child.wait();
     }
 
-    /// Starts the broker again after [`Tansu::stop`], same port and database.
-    pub fn start_again(&mut self) {
-        self.restart();
-    }
-
     /// Deletes a topic with Tansu's own client.
     pub fn delete_topic(&self, name: &str) {
         let out = Command::new(tansu_binary())

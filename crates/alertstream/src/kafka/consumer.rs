@@ -9,8 +9,8 @@
 //! that re-delivers them, never loses them.
 //!
 //! Committing never blocks: offsets marked done are sent by librdkafka's own
-//! thread (about once a second, and when partitions move or the consumer
-//! closes), and retried there while the group coordinator is away.
+//! thread (every 100 ms, and when partitions move or the consumer closes),
+//! and retried there while the group coordinator is away.
 //! [`Consumer::close`] waits a bounded time for the last commit and says
 //! whether it was acknowledged.
 
@@ -26,7 +26,6 @@ use rdkafka::message::Message as _;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -159,7 +158,6 @@ fn all_loopback(servers: &str) -> bool {
 /// librdkafka callbacks: the latest total consumer lag, whether a broker
 /// is connected, the errors, and what the broker acknowledged committing.
 struct Context {
-    lag: Arc<AtomicI64>,
     errors: ErrorLog,
     state: Arc<Mutex<SharedState>>,
 }
@@ -167,6 +165,8 @@ struct Context {
 /// What librdkafka's threads report, read by the consumer's thread.
 #[derive(Debug, Default)]
 struct SharedState {
+    /// Total consumer lag from the last statistics; `None` before them.
+    lag: Option<i64>,
     /// Since when no broker has been connected (from the statistics).
     outage_since: Option<Instant>,
     /// A reason for the outage, from the error events.
@@ -177,6 +177,21 @@ struct SharedState {
     acknowledged: BTreeMap<(String, i32), i64>,
     /// The last commit failure, cleared by a success.
     commit_error: Option<rdkafka::error::KafkaError>,
+}
+
+impl SharedState {
+    /// Records offsets the broker holds; an older answer never lowers one.
+    fn acknowledge(&mut self, offsets: &TopicPartitionList) {
+        for e in offsets.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                let acked = self
+                    .acknowledged
+                    .entry((e.topic().to_owned(), e.partition()))
+                    .or_insert(o);
+                *acked = (*acked).max(o);
+            }
+        }
+    }
 }
 
 impl Context {
@@ -220,9 +235,9 @@ impl ClientContext for Context {
             .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
             .map(|p| p.consumer_lag)
             .sum();
-        self.lag.store(lag, Ordering::Relaxed);
         let connected = statistics.brokers.values().any(|b| b.state == "UP");
         let mut state = self.state();
+        state.lag = Some(lag);
         if connected {
             state.outage_since = None;
             state.outage_reason = None;
@@ -239,13 +254,7 @@ impl ConsumerContext for Context {
         match result {
             Ok(()) => {
                 state.commit_error = None;
-                for e in offsets.elements() {
-                    if let Offset::Offset(o) = e.offset() {
-                        let key = (e.topic().to_owned(), e.partition());
-                        let acked = state.acknowledged.entry(key).or_insert(o);
-                        *acked = (*acked).max(o);
-                    }
-                }
+                state.acknowledge(offsets);
             }
             // Nothing to commit is not a failure.
             Err(e)
@@ -302,11 +311,6 @@ impl Checkpoint {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// The next offset to read of each partition, by topic and partition.
-    pub fn offsets(&self) -> impl Iterator<Item = (&str, i32, i64)> {
-        self.0.iter().map(|((t, p), o)| (t.as_str(), *p, *o))
-    }
 }
 
 /// Whether the consumer reaches a broker, as librdkafka last reported.
@@ -356,7 +360,6 @@ pub struct Consumer {
     decoder: Decoder,
     ready: VecDeque<(Alert, bool)>,
     handed: BTreeMap<(String, i32), i64>,
-    lag: Arc<AtomicI64>,
     /// The previous message's key: Fink sends the same schema as the key
     /// of every message, ~18 KB not worth copying each time.
     last_key: Option<Bytes>,
@@ -384,10 +387,8 @@ impl Consumer {
     /// reached, refuses the credentials, or lacks a named topic), joins the
     /// group and subscribes.
     pub fn new(config: ConsumerConfig) -> Result<Self> {
-        let lag = Arc::new(AtomicI64::new(-1));
         let state = Arc::new(Mutex::new(SharedState::default()));
         let context = Context {
-            lag: lag.clone(),
             errors: ErrorLog::default(),
             state: state.clone(),
         };
@@ -396,10 +397,12 @@ impl Consumer {
         let kafka: BaseConsumer<Context> =
             config.connection.open(&settings, context, &config.topics)?;
         let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
-        kafka.subscribe(&topics).map_err(kafka_error(format!(
-            "cannot subscribe to {}",
-            topics.join(", ")
-        )))?;
+        kafka
+            .subscribe(&topics)
+            .map_err(crate::error::kafka(format!(
+                "cannot subscribe to {}",
+                topics.join(", ")
+            )))?;
         Ok(Consumer {
             kafka: Some(kafka),
             servers: config.connection.servers.clone(),
@@ -409,7 +412,6 @@ impl Consumer {
             decoder: Decoder::new(config.decoder)?,
             ready: VecDeque::new(),
             handed: BTreeMap::new(),
-            lag,
             last_key: None,
         })
     }
@@ -439,7 +441,7 @@ impl Consumer {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if let Some(fatal) = self.shared().fatal.take() {
-                return Err(kafka_error("the broker ended the session")(fatal));
+                return Err(kafka("the broker ended the session")(fatal));
             }
             // librdkafka also returns early after serving a group event.
             let kafka = self.kafka.as_ref().ok_or_else(closed)?;
@@ -545,7 +547,7 @@ impl Consumer {
             }
         };
         if let Some(e) = refused {
-            return Err(kafka_error("the broker refused an offset commit")(e));
+            return Err(kafka("the broker refused an offset commit")(e));
         }
         if checkpoint.0.is_empty() {
             return Ok(());
@@ -553,7 +555,7 @@ impl Consumer {
         let mut tpl = TopicPartitionList::new();
         for ((topic, partition), next) in &checkpoint.0 {
             tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))
-                .map_err(kafka_error("bad offset"))?;
+                .map_err(kafka("bad offset"))?;
             self.stored.insert((topic.clone(), *partition), *next);
         }
         match self.client()?.store_offsets(&tpl) {
@@ -571,7 +573,7 @@ impl Consumer {
             {
                 Ok(())
             }
-            Err(e) => Err(kafka_error("cannot store offsets to commit")(e)),
+            Err(e) => Err(kafka("cannot store offsets to commit")(e)),
         }
     }
 
@@ -596,7 +598,7 @@ impl Consumer {
     /// Messages the broker holds beyond what this consumer has fetched, as
     /// last reported by librdkafka (about once a second); `None` before that.
     pub fn lag(&self) -> Option<i64> {
-        Some(self.lag.load(Ordering::Relaxed)).filter(|&l| l >= 0)
+        self.shared().lag
     }
 
     /// Leaves the group, committing what was marked done, waiting at most
@@ -665,18 +667,8 @@ impl Consumer {
         let wait = deadline
             .saturating_duration_since(Instant::now())
             .min(Duration::from_secs(5));
-        let Ok(held) = kafka.committed_offsets(tpl, wait) else {
-            return;
-        };
-        let mut state = self.shared();
-        for e in held.elements() {
-            if let Offset::Offset(o) = e.offset() {
-                let acked = state
-                    .acknowledged
-                    .entry((e.topic().to_owned(), e.partition()))
-                    .or_insert(o);
-                *acked = (*acked).max(o);
-            }
+        if let Ok(held) = kafka.committed_offsets(tpl, wait) {
+            self.shared().acknowledge(&held);
         }
     }
 
@@ -685,10 +677,10 @@ impl Consumer {
             Some(e) => format!("{why}: {e}"),
             None => why.to_owned(),
         };
-        Error::Config(format!(
-            "the last offsets were not committed at {} ({cause}); their alerts will be delivered again",
-            self.servers
-        ))
+        Error::Uncommitted {
+            servers: self.servers.clone(),
+            cause,
+        }
     }
 
     /// Leaves the group (see [`Consumer::close_within`]; waits at most 10 s).
@@ -704,16 +696,12 @@ impl Consumer {
                 topic: self.topics.join(", "),
             };
         }
-        kafka_error("cannot consume")(e)
+        kafka("cannot consume")(e)
     }
 }
 
 fn closed() -> Error {
     Error::Config("the consumer is closed".into())
-}
-
-fn kafka_error(context: impl Into<String>) -> impl FnOnce(rdkafka::error::KafkaError) -> Error {
-    kafka(context)
 }
 
 impl Drop for Consumer {
