@@ -25,12 +25,14 @@ fi
 log "Tansu broker"
 bash scripts/tansu.sh install
 
-# fink-client from PyPI, to prove it reads the alerts we save (cached venv).
+# fink-client from PyPI, to prove it reads the alerts we save, and the
+# independent readers the table tests compare with: fastavro and pyarrow
+# (fink-client's own), polars, pymongo's bson, cramjam for snappy (cached venv).
 venv="$HOME/.cache/alertstream/fink-venv"
-if ! "$venv/bin/python" -c 'import fink_client' 2>/dev/null; then
-    log "installing fink-client into $venv"
+if ! "$venv/bin/python" -c 'import fink_client, fastavro, pyarrow, pandas, polars, bson, cramjam' 2>/dev/null; then
+    log "installing fink-client and the Python readers into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet fink-client
+    "$venv/bin/pip" install --quiet fink-client fastavro pyarrow pandas polars pymongo cramjam
 fi
 export ALERTSTREAM_FINK_PYTHON="$venv/bin/python"
 

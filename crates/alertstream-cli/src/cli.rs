@@ -40,6 +40,17 @@ pub enum Command {
         alertstream inspect --json tests/data/antares/1262927.json\n\n\
         Times are shown in UTC; --json also gives the survey's own time value and scale.")]
     Inspect(InspectArgs),
+    /// Turn saved alerts into one table (Parquet, Arrow IPC or CSV) for pandas, polars, DuckDB, Spark
+    #[command(after_help = "Examples:\n  \
+        alertstream table alertDB/ -o alerts.parquet\n  \
+        alertstream table alertDB/ -o lightcurves.parquet --lightcurve\n  \
+        alertstream table tests/data/ztf -o - --output-format csv | head -3\n\n\
+        One row per alert: records become struct columns, arrays list columns, 64-bit ids stay\n\
+        exact, plus a time_utc column. Several schema versions make one table (their union).\n\
+        --lightcurve: one row per measurement (detections, upper limits, forced photometry),\n\
+        each measurement of an object once. Then, in Python:\n  \
+        import pandas as pd; df = pd.read_parquet('alerts.parquet')")]
+    Table(TableArgs),
     /// Consume alert topics from a Kafka broker: display, save durably, resume in a group
     #[command(after_help = "Examples:\n  \
         alertstream consume ztf_public --servers kafka.example.org:9092 --group me --display\n  \
@@ -124,6 +135,30 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub format: FormatArgs,
     /// One JSON object per alert instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Files or folders (searched recursively)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Output file (written under a temporary name, renamed when complete); - for stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Output format; from the output's extension when omitted (stdout: csv)
+    #[arg(long, value_name = "FORMAT", value_parser = ["parquet", "arrow", "csv"])]
+    pub output_format: Option<String>,
+    /// One row per light-curve measurement instead of one per alert
+    #[arg(long)]
+    pub lightcurve: bool,
+    /// Keep the cutouts (image stamps) as binary columns
+    #[arg(long)]
+    pub cutouts: bool,
+    /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
     /// Files or folders (searched recursively)

@@ -8,7 +8,7 @@ use alertstream::{Alert, Decoder};
 use anyhow::Context;
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn decode(args: DecodeArgs) -> anyhow::Result<ExitCode> {
@@ -102,52 +102,13 @@ fn for_each_alert(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Files named on the command line, and files under named folders (sorted,
-/// hidden files and Spark markers skipped). Missing paths count as failures.
+/// Files under `paths` (see [`alertstream::decode::files::files_under`]);
+/// each path that cannot be read is reported and counted as a failure.
 pub fn files_under(paths: &[PathBuf], failures: &mut usize) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            collect_dir(path, &mut files, failures);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            eprintln!("alertstream: {}: no such file or directory", path.display());
-            *failures += 1;
-        }
+    let (files, errors) = alertstream::decode::files::files_under(paths);
+    for e in &errors {
+        eprintln!("alertstream: {e}");
     }
+    *failures += errors.len();
     files
-}
-
-fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>, failures: &mut usize) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("alertstream: {}: {e}", dir.display());
-            *failures += 1;
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if is_skipped(&p) {
-            continue;
-        }
-        if p.is_dir() {
-            collect_dir(&p, files, failures);
-        } else {
-            files.push(p);
-        }
-    }
-}
-
-/// Hidden files, Spark's `_SUCCESS` markers and schema files are not alerts.
-fn is_skipped(p: &Path) -> bool {
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.starts_with('.')
-        || name.starts_with('_')
-        || name.ends_with(".avsc")
-        || name.ends_with(".crc")
-        || name.ends_with(".md")
 }

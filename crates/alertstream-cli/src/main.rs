@@ -6,6 +6,7 @@ mod cli;
 mod consume_cmd;
 mod decode_cmd;
 mod publish_cmd;
+mod table_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Decode(a) => decode_cmd::decode(a),
         cli::Command::Inspect(a) => decode_cmd::inspect(a),
+        cli::Command::Table(a) => table_cmd::table(a),
         cli::Command::Consume(a) => consume_cmd::consume(a),
         cli::Command::Publish(a) => publish_cmd::publish(a),
         cli::Command::Demo(a) => publish_cmd::demo(a),

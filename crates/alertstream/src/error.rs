@@ -142,6 +142,29 @@ pub enum Error {
     #[error("{}[{}] offset {}: {}", .0.topic, .0.partition, .0.offset, .0.error)]
     Poison(Box<PoisonMessage>),
 
+    /// Alerts cannot become the table asked for (a field whose type changed
+    /// between schema versions, a schema nested too deep).
+    #[error("cannot build the table: {0}")]
+    Table(String),
+
+    /// Arrow refused the arrays built from the alerts.
+    #[cfg(feature = "table")]
+    #[error("{context}: {source}")]
+    Arrow {
+        context: String,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+
+    /// A Parquet file could not be written or read.
+    #[cfg(feature = "table")]
+    #[error("{context}: {source}")]
+    Parquet {
+        context: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

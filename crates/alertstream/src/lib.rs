@@ -8,6 +8,7 @@
 //! - [`decode`]: payload bytes (+ key) into alerts, with the writer schema;
 //! - [`model`]: the decoded alert and its survey-aware accessors;
 //! - [`sink`]: durable files, in batches;
+//! - [`table`]: alerts as Arrow record batches and Parquet files;
 //! - [`pipeline`]: poll, hand to a sink, commit only what is durable.
 //!
 //! [`avro`] is the Avro format below them (container framing, decode plans).
@@ -33,6 +34,8 @@ pub mod model;
 #[cfg(feature = "kafka")]
 pub mod pipeline;
 pub mod sink;
+#[cfg(feature = "table")]
+pub mod table;
 
 pub use decode::schemas::SchemaCache;
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};

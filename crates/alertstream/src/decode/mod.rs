@@ -2,6 +2,7 @@
 
 pub mod datum;
 pub mod document;
+pub mod files;
 pub mod parallel;
 pub mod schemas;
 
@@ -206,6 +207,19 @@ impl Decoder {
             Ok(bytes) => self.decode_partial(None, bytes.into()),
             Err(e) => Decoded::failed(Error::io(path, e)),
         }
+    }
+
+    /// The writer schema of an Avro container file, read from its header
+    /// alone (every record of a container has it); `None` when the bytes
+    /// are not a container.
+    pub fn container_schema(&self, value: &Bytes) -> Option<Result<Arc<WriterSchema>>> {
+        if self.format.is_some_and(|f| f != Format::Ztf) || sniff(value) != Sniffed::Container {
+            return None;
+        }
+        Some(
+            container::read_header(value)
+                .and_then(|header| self.cache.get_or_parse(&header.schema)),
+        )
     }
 
     /// Guesses the format of a message from its bytes and key.

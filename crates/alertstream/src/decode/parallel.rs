@@ -31,13 +31,28 @@ pub fn map_ordered<I, T>(
     items: &[I],
     threads: usize,
     work: impl Fn(&I) -> T + Sync,
+    emit: impl FnMut(T) -> ControlFlow<()>,
+) where
+    I: Sync,
+    T: Send,
+{
+    map_ordered_ahead(items, threads, AHEAD_PER_THREAD, work, emit)
+}
+
+/// [`map_ordered`] with at most `ahead_per_thread` results per thread
+/// waiting to be emitted: small for large results (record batches).
+pub fn map_ordered_ahead<I, T>(
+    items: &[I],
+    threads: usize,
+    ahead_per_thread: usize,
+    work: impl Fn(&I) -> T + Sync,
     mut emit: impl FnMut(T) -> ControlFlow<()>,
 ) where
     I: Sync,
     T: Send,
 {
     let threads = threads.clamp(1, items.len().max(1));
-    let ahead = threads * AHEAD_PER_THREAD;
+    let ahead = threads * ahead_per_thread.max(1);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     // How many results were emitted, and a wake-up for workers that ran ahead.

@@ -459,7 +459,7 @@ impl Alert {
     }
 }
 
-enum AntaresShape<'a> {
+pub(crate) enum AntaresShape<'a> {
     /// 0.x: `{new_alert: {alert_id, locus_id, ra, dec, mjd, properties}, alert_history}`.
     Alert(Datum<'a>),
     /// 1.x `{data: {id, attributes: {...}}}` or 2.x `{id, ra, dec, properties}`.
@@ -470,7 +470,7 @@ enum AntaresShape<'a> {
     },
 }
 
-fn antares_shape(r: Datum<'_>) -> Option<AntaresShape<'_>> {
+pub(crate) fn antares_shape(r: Datum<'_>) -> Option<AntaresShape<'_>> {
     if let Some(a) = r.get("new_alert") {
         return Some(AntaresShape::Alert(a));
     }
@@ -485,21 +485,21 @@ fn antares_shape(r: Datum<'_>) -> Option<AntaresShape<'_>> {
     })
 }
 
-fn id_of(d: Datum<'_>) -> Option<Id> {
+pub(crate) fn id_of(d: Datum<'_>) -> Option<Id> {
     d.as_i64()
         .map(Id::Int)
         .or_else(|| d.as_str().map(|s| Id::Text(s.to_owned())))
 }
 
-fn ztf_time(c: Datum<'_>) -> Option<Time> {
+pub(crate) fn ztf_time(c: Datum<'_>) -> Option<Time> {
     Some(Time::jd_utc(c.get("jd")?.as_f64()?))
 }
 
-fn ztf_band(c: Datum<'_>) -> Option<String> {
+pub(crate) fn ztf_band(c: Datum<'_>) -> Option<String> {
     ztf_band_from_fid(c.get("fid")?)
 }
 
-fn ztf_band_from_fid(fid: Datum<'_>) -> Option<String> {
+pub(crate) fn ztf_band_from_fid(fid: Datum<'_>) -> Option<String> {
     Some(
         match fid.as_i64()? {
             1 => "g",
@@ -511,14 +511,14 @@ fn ztf_band_from_fid(fid: Datum<'_>) -> Option<String> {
     )
 }
 
-fn ztf_magnitude(c: Datum<'_>) -> Option<Brightness> {
+pub(crate) fn ztf_magnitude(c: Datum<'_>) -> Option<Brightness> {
     Some(Brightness::Magnitude {
         mag: c.get("magpsf")?.as_f64()?,
         err: c.get("sigmapsf").and_then(|e| e.as_f64()),
     })
 }
 
-fn antares_magnitude(a: Datum<'_>) -> Option<Brightness> {
+pub(crate) fn antares_magnitude(a: Datum<'_>) -> Option<Brightness> {
     let p = a.get("properties")?;
     Some(Brightness::Magnitude {
         mag: p.get("ztf_magpsf")?.as_f64()?,
@@ -526,17 +526,17 @@ fn antares_magnitude(a: Datum<'_>) -> Option<Brightness> {
     })
 }
 
-fn rubin_time(s: Datum<'_>) -> Option<Time> {
+pub(crate) fn rubin_time(s: Datum<'_>) -> Option<Time> {
     Some(Time::mjd_tai(
         s.first_of(&["midpointMjdTai", "midPointTai"])?.as_f64()?,
     ))
 }
 
-fn rubin_band(s: Datum<'_>) -> Option<String> {
+pub(crate) fn rubin_band(s: Datum<'_>) -> Option<String> {
     Some(s.first_of(&["band", "filterName"])?.as_str()?.to_owned())
 }
 
-fn rubin_flux(s: Datum<'_>) -> Option<Brightness> {
+pub(crate) fn rubin_flux(s: Datum<'_>) -> Option<Brightness> {
     Some(Brightness::FluxNjy {
         flux: s.first_of(&["psfFlux", "psFlux"])?.as_f64()?,
         err: s

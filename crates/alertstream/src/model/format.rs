@@ -71,7 +71,7 @@ pub(crate) fn sniff(value: &[u8]) -> Sniffed {
     match value {
         [b'O', b'b', b'j', 1, ..] => Sniffed::Container,
         [0x1f, 0x8b, ..] => Sniffed::Gzip,
-        [0x78, b1, ..] if (0x7800u16 | u16::from(*b1)) % 31 == 0 => Sniffed::Zlib,
+        [0x78, b1, ..] if (0x7800u16 | u16::from(*b1)).is_multiple_of(31) => Sniffed::Zlib,
         [0, _, _, _, _, ..] => Sniffed::ConfluentFrame,
         _ if starts_like_json(value) => Sniffed::Json,
         _ => Sniffed::Other,

@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod format;
+pub mod lightcurve;
 pub mod schema;
 pub mod time;
 pub mod value;

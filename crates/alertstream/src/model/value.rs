@@ -265,6 +265,39 @@ impl<'a> Datum<'a> {
         }
     }
 
+    /// A record's field names (from its writer schema) and values, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a str, Datum<'a>)> + 'a {
+        let (names, slots) = match self.value {
+            Value::Record { schema, fields } => (self.field_names(schema), fields.of(self.arena)),
+            _ => (None, &[][..]),
+        };
+        let this = *self;
+        names
+            .into_iter()
+            .flatten()
+            .zip(slots)
+            .map(move |(n, &v)| (n, this.child(v)))
+    }
+
+    /// A record's values in field order (see [`Datum::fields`] for names).
+    pub(crate) fn field_values(&self) -> impl Iterator<Item = Datum<'a>> + 'a {
+        let slots = match self.value {
+            Value::Record { fields, .. } => fields.of(self.arena),
+            _ => &[],
+        };
+        let this = *self;
+        slots.iter().map(move |&v| this.child(v))
+    }
+
+    /// Identifies a record's type: its writer schema's fingerprint and
+    /// node. Records with the same key have the same fields in the same order.
+    pub(crate) fn record_type(&self) -> Option<(u64, u32)> {
+        match self.value {
+            Value::Record { schema, .. } => Some((self.schema?.fingerprint(), schema)),
+            _ => None,
+        }
+    }
+
     fn field_names(&self, node: u32) -> Option<impl Iterator<Item = &'a str> + 'a> {
         match &self.node(node)?.type_ {
             RegularType::Record(r) => Some(r.fields.iter().map(|f| f.name.as_str())),

@@ -1,0 +1,324 @@
+//! The shape of a table's columns, from an Avro writer schema or inferred
+//! from a document (BSON, JSON), and the union of several shapes: what lets
+//! alerts of different schema versions share one table.
+
+use crate::error::{Error, Result};
+use crate::model::schema::WriterSchema;
+use crate::model::value::{Datum, Value};
+use arrow_schema::{DataType, Field, Fields};
+use serde_avro_fast::schema::{RegularType, SchemaKey, SchemaMut};
+use std::fmt;
+use std::sync::Arc;
+
+/// A column's type. Every column is nullable: a field that one schema
+/// version lacks is null in the rows of that version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// Only nulls were seen (documents).
+    Null,
+    Bool,
+    Int,
+    Long,
+    Float,
+    Double,
+    /// Text, and Avro enum symbols.
+    Str,
+    /// Avro bytes and fixed, BSON binary.
+    Bytes,
+    /// Document values whose type differs from one document to the next:
+    /// kept as JSON text rather than lost.
+    Json,
+    List(Box<Shape>),
+    /// Avro map: string keys.
+    Map(Box<Shape>),
+    Struct(Vec<(String, Shape)>),
+}
+
+/// Two shapes that cannot share a column, found at `path`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub path: String,
+    pub left: String,
+    pub right: String,
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Null => f.write_str("null"),
+            Shape::Bool => f.write_str("boolean"),
+            Shape::Int => f.write_str("int"),
+            Shape::Long => f.write_str("long"),
+            Shape::Float => f.write_str("float"),
+            Shape::Double => f.write_str("double"),
+            Shape::Str => f.write_str("string"),
+            Shape::Bytes => f.write_str("bytes"),
+            Shape::Json => f.write_str("json"),
+            Shape::List(item) => write!(f, "array<{item}>"),
+            Shape::Map(value) => write!(f, "map<{value}>"),
+            Shape::Struct(_) => f.write_str("record"),
+        }
+    }
+}
+
+/// Whether a conflict of types is an error (schemas: the user must know)
+/// or becomes a JSON column (documents, which have no schema to promise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    Strict,
+    Lenient,
+}
+
+impl Shape {
+    /// The shape of the records a writer schema describes.
+    pub fn of_schema(schema: &WriterSchema, max_depth: usize) -> Result<Shape> {
+        let tree = schema.tree();
+        of_node(tree, tree_root(tree), max_depth).ok_or_else(|| {
+            Error::Table(format!(
+                "the schema {} nests deeper than {max_depth} levels (or refers to itself): it cannot be a table",
+                schema.name().unwrap_or("(unnamed)")
+            ))
+        })
+    }
+
+    /// The shape of one document's value (BSON, JSON); `None` when it nests
+    /// deeper than `max_depth`.
+    pub fn of_datum(d: Datum<'_>, max_depth: usize) -> Option<Shape> {
+        if max_depth == 0 {
+            return None;
+        }
+        Some(match d.value() {
+            Value::Null => Shape::Null,
+            Value::Boolean(_) => Shape::Bool,
+            Value::Int(_) => Shape::Int,
+            Value::Long(_) => Shape::Long,
+            Value::Float(_) => Shape::Float,
+            Value::Double(_) => Shape::Double,
+            Value::String(_) | Value::Enum { .. } => Shape::Str,
+            Value::Bytes(_) | Value::Fixed(_) => Shape::Bytes,
+            Value::Array(_) => {
+                let mut item = Shape::Null;
+                for i in d.items() {
+                    item = item
+                        .merge(Shape::of_datum(i, max_depth - 1)?, Merge::Lenient, "")
+                        .ok()?;
+                }
+                Shape::List(Box::new(item))
+            }
+            Value::Map(_) => {
+                let mut fields: Vec<(String, Shape)> = Vec::new();
+                for (name, v) in d.entries() {
+                    let shape = Shape::of_datum(v, max_depth - 1)?;
+                    match fields.iter_mut().find(|(n, _)| n == name) {
+                        Some((_, s)) => *s = s.clone().merge(shape, Merge::Lenient, "").ok()?,
+                        None => fields.push((name.to_owned(), shape)),
+                    }
+                }
+                Shape::Struct(fields)
+            }
+            Value::Record { .. } => Shape::Struct(
+                d.fields()
+                    .map(|(n, v)| Some((n.to_owned(), Shape::of_datum(v, max_depth - 1)?)))
+                    .collect::<Option<_>>()?,
+            ),
+        })
+    }
+
+    /// The shape that holds the values of both: fields of either record (in
+    /// order of first appearance), numbers widened (int to long, float to
+    /// double, integers with floats to double).
+    pub fn merge(self, other: Shape, merge: Merge, path: &str) -> Result<Shape, Conflict> {
+        use Shape::*;
+        Ok(match (self, other) {
+            (a, b) if a == b => a,
+            (Null, x) | (x, Null) => x,
+            (Json, _) | (_, Json) => Json,
+            (Int, Long) | (Long, Int) => Long,
+            (Float, Double) | (Double, Float) => Double,
+            (Int | Long, Float | Double) | (Float | Double, Int | Long) => Double,
+            (List(a), List(b)) => List(Box::new(a.merge(*b, merge, &format!("{path}[]"))?)),
+            (Map(a), Map(b)) => Map(Box::new(a.merge(*b, merge, &format!("{path}{{}}"))?)),
+            (Struct(mut a), Struct(b)) => {
+                for (name, shape) in b {
+                    match a.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, s)) => {
+                            let inner = join(path, &name);
+                            *s = std::mem::replace(s, Null).merge(shape, merge, &inner)?;
+                        }
+                        None => a.push((name, shape)),
+                    }
+                }
+                Struct(a)
+            }
+            (a, b) => match merge {
+                Merge::Lenient => Json,
+                Merge::Strict => {
+                    return Err(Conflict {
+                        path: path.to_owned(),
+                        left: a.to_string(),
+                        right: b.to_string(),
+                    })
+                }
+            },
+        })
+    }
+
+    /// True when every value of `other` fits a column of this shape as it is.
+    pub fn holds(&self, other: &Shape) -> bool {
+        self == other
+            || self
+                .clone()
+                .merge(other.clone(), Merge::Strict, "")
+                .is_ok_and(|m| &m == self)
+    }
+
+    /// A top-level record without the named fields.
+    pub fn without(self, names: &[&str]) -> Shape {
+        match self {
+            Shape::Struct(fields) => Shape::Struct(
+                fields
+                    .into_iter()
+                    .filter(|(n, _)| !names.contains(&n.as_str()))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// The Arrow type of a column of this shape.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Shape::Null => DataType::Null,
+            Shape::Bool => DataType::Boolean,
+            Shape::Int => DataType::Int32,
+            Shape::Long => DataType::Int64,
+            Shape::Float => DataType::Float32,
+            Shape::Double => DataType::Float64,
+            Shape::Str | Shape::Json => DataType::Utf8,
+            Shape::Bytes => DataType::Binary,
+            Shape::List(item) => DataType::List(Arc::new(item_field(item))),
+            Shape::Map(value) => DataType::Map(Arc::new(map_entries_field(value)), false),
+            Shape::Struct(fields) => DataType::Struct(struct_fields(fields)),
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+pub(crate) fn item_field(item: &Shape) -> Field {
+    Field::new("item", item.data_type(), true)
+}
+
+pub(crate) fn map_entries_field(value: &Shape) -> Field {
+    Field::new(
+        "entries",
+        DataType::Struct(Fields::from(vec![
+            Field::new("key", DataType::Utf8, false),
+            Field::new("value", value.data_type(), true),
+        ])),
+        false,
+    )
+}
+
+pub(crate) fn struct_fields(fields: &[(String, Shape)]) -> Fields {
+    fields
+        .iter()
+        .map(|(n, s)| Field::new(n, s.data_type(), true))
+        .collect()
+}
+
+fn tree_root(tree: &SchemaMut) -> SchemaKey {
+    let _ = tree;
+    SchemaKey::from_idx(0)
+}
+
+/// `None` past `depth` levels: a schema that refers to itself.
+fn of_node(tree: &SchemaMut, key: SchemaKey, depth: usize) -> Option<Shape> {
+    let depth = depth.checked_sub(1)?;
+    Some(match &tree.get(key)?.type_ {
+        RegularType::Null => Shape::Null,
+        RegularType::Boolean => Shape::Bool,
+        RegularType::Int => Shape::Int,
+        RegularType::Long => Shape::Long,
+        RegularType::Float => Shape::Float,
+        RegularType::Double => Shape::Double,
+        RegularType::Bytes | RegularType::Fixed(_) => Shape::Bytes,
+        RegularType::String | RegularType::Enum(_) => Shape::Str,
+        RegularType::Array(a) => Shape::List(Box::new(of_node(tree, a.items, depth)?)),
+        RegularType::Map(m) => Shape::Map(Box::new(of_node(tree, m.values, depth)?)),
+        RegularType::Union(u) => {
+            let mut shape = Shape::Null;
+            for &v in &u.variants {
+                shape = shape
+                    .merge(of_node(tree, v, depth)?, Merge::Lenient, "")
+                    .ok()?;
+            }
+            shape
+        }
+        RegularType::Record(r) => Shape::Struct(
+            r.fields
+                .iter()
+                .map(|f| Some((f.name.clone(), of_node(tree, f.type_, depth)?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(fields: &[(&str, Shape)]) -> Shape {
+        Shape::Struct(
+            fields
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_union_of_versions_keeps_every_field_and_widens_numbers() {
+        let old = record(&[("a", Shape::Int), ("b", Shape::Float)]);
+        let new = record(&[("a", Shape::Long), ("c", Shape::Str), ("b", Shape::Double)]);
+        let merged = old.merge(new, Merge::Strict, "").unwrap();
+        assert_eq!(
+            merged,
+            record(&[("a", Shape::Long), ("b", Shape::Double), ("c", Shape::Str)])
+        );
+    }
+
+    #[test]
+    fn a_changed_type_is_refused_with_the_field_named() {
+        let old = record(&[("candidate", record(&[("magpsf", Shape::Float)]))]);
+        let new = record(&[("candidate", record(&[("magpsf", Shape::Str)]))]);
+        let err = old.merge(new, Merge::Strict, "").unwrap_err();
+        assert_eq!(err.path, "candidate.magpsf");
+        assert_eq!((err.left.as_str(), err.right.as_str()), ("float", "string"));
+    }
+
+    #[test]
+    fn documents_with_changing_types_become_json() {
+        let a = record(&[("x", Shape::Str)]);
+        let b = record(&[("x", Shape::Double)]);
+        assert_eq!(
+            a.merge(b, Merge::Lenient, "").unwrap(),
+            record(&[("x", Shape::Json)])
+        );
+    }
+
+    #[test]
+    fn holds_accepts_subsets_and_nulls_only() {
+        let file = record(&[("a", Shape::Long), ("b", Shape::Str)]);
+        assert!(file.holds(&record(&[("a", Shape::Int)])));
+        assert!(file.holds(&record(&[("b", Shape::Null)])));
+        assert!(!file.holds(&record(&[("c", Shape::Str)])));
+        assert!(!file.holds(&record(&[("a", Shape::Double)])));
+    }
+}

@@ -1,0 +1,259 @@
+//! Record batches into a file: Parquet (zstd), Arrow IPC, or CSV.
+
+use crate::error::{Error, Result};
+use crate::table::columns::arrow_error;
+use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Rows per Parquet row group: what the writer holds in memory before
+/// writing (a few tens of MB of ZTF alerts without cutouts).
+pub const ROW_GROUP_ROWS: usize = 8192;
+/// A row group is also closed past this many bytes in memory (cutouts).
+pub const ROW_GROUP_BYTES: usize = 64 << 20;
+
+/// A table file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Parquet, zstd-compressed.
+    Parquet,
+    /// Arrow IPC file (Feather v2).
+    Arrow,
+    /// CSV with a header; records become `parent.child` columns, and
+    /// list, map and binary columns are left out (CSV cannot hold them).
+    Csv,
+}
+
+impl TableFormat {
+    /// From a file name's extension: `.parquet`/`.pq`, `.arrow`/`.feather`/
+    /// `.ipc`, `.csv`.
+    pub fn from_path(path: &std::path::Path) -> Option<TableFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        ext.parse().ok()
+    }
+}
+
+impl FromStr for TableFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "parquet" | "pq" => Ok(TableFormat::Parquet),
+            "arrow" | "feather" | "ipc" => Ok(TableFormat::Arrow),
+            "csv" => Ok(TableFormat::Csv),
+            other => Err(Error::Config(format!(
+                "unknown table format '{other}': use parquet, arrow or csv"
+            ))),
+        }
+    }
+}
+
+/// The Parquet settings of alertstream's files: zstd, bounded row groups.
+pub fn parquet_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("alertstream {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Writes record batches of one schema to a file or stream.
+pub struct TableWriter<W: Write + Send> {
+    inner: Inner<W>,
+    rows: u64,
+}
+
+enum Inner<W: Write + Send> {
+    Parquet(ArrowWriter<W>),
+    Arrow(arrow_ipc::writer::FileWriter<W>),
+    Csv {
+        writer: arrow_csv::Writer<W>,
+        schema: SchemaRef,
+    },
+}
+
+fn parquet_error(context: &'static str) -> impl FnOnce(parquet::errors::ParquetError) -> Error {
+    move |source| Error::Parquet {
+        context: context.to_owned(),
+        source,
+    }
+}
+
+impl<W: Write + Send> TableWriter<W> {
+    pub fn new(out: W, format: TableFormat, schema: SchemaRef) -> Result<Self> {
+        let inner = match format {
+            TableFormat::Parquet => Inner::Parquet(
+                ArrowWriter::try_new(out, schema, Some(parquet_properties()))
+                    .map_err(parquet_error("cannot start the Parquet file"))?,
+            ),
+            TableFormat::Arrow => Inner::Arrow(
+                arrow_ipc::writer::FileWriter::try_new(out, &schema)
+                    .map_err(arrow_error("cannot start the Arrow file"))?,
+            ),
+            TableFormat::Csv => Inner::Csv {
+                writer: arrow_csv::WriterBuilder::new().with_header(true).build(out),
+                schema: csv_schema(&schema),
+            },
+        };
+        Ok(TableWriter { inner, rows: 0 })
+    }
+
+    /// Columns that the format leaves out (CSV: lists, maps, binary).
+    pub fn left_out(schema: &Schema, format: TableFormat) -> Vec<String> {
+        if format != TableFormat::Csv {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for f in schema.fields() {
+            left_out_of_csv(f, "", &mut out);
+        }
+        out
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        match &mut self.inner {
+            Inner::Parquet(w) => {
+                w.write(batch)
+                    .map_err(parquet_error("cannot write to the Parquet file"))?;
+                if w.in_progress_size() > ROW_GROUP_BYTES {
+                    w.flush()
+                        .map_err(parquet_error("cannot write to the Parquet file"))?;
+                }
+                Ok(())
+            }
+            Inner::Arrow(w) => w
+                .write(batch)
+                .map_err(arrow_error("cannot write to the Arrow file")),
+            Inner::Csv { writer, schema } => writer
+                .write(&flatten_for_csv(batch, schema.clone())?)
+                .map_err(arrow_error("cannot write the CSV")),
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes the Parquet writer holds for the row group in progress.
+    pub fn in_memory(&self) -> usize {
+        match &self.inner {
+            Inner::Parquet(w) => w.in_progress_size(),
+            _ => 0,
+        }
+    }
+
+    /// Ends the file (Parquet footer, Arrow footer) and returns the output.
+    pub fn finish(self) -> Result<W> {
+        match self.inner {
+            Inner::Parquet(w) => w
+                .into_inner()
+                .map_err(parquet_error("cannot finish the Parquet file")),
+            Inner::Arrow(mut w) => {
+                w.finish()
+                    .map_err(arrow_error("cannot finish the Arrow file"))?;
+                w.into_inner()
+                    .map_err(arrow_error("cannot finish the Arrow file"))
+            }
+            Inner::Csv { writer, .. } => Ok(writer.into_inner()),
+        }
+    }
+}
+
+fn csv_cannot_hold(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::Map(_, _)
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::Null
+    )
+}
+
+fn left_out_of_csv(f: &Field, prefix: &str, out: &mut Vec<String>) {
+    let name = format!("{prefix}{}", f.name());
+    match f.data_type() {
+        DataType::Struct(children) => {
+            for c in children {
+                left_out_of_csv(c, &format!("{name}."), out);
+            }
+        }
+        dt if csv_cannot_hold(dt) => out.push(name),
+        _ => {}
+    }
+}
+
+fn flat_fields(f: &Field, prefix: &str, out: &mut Vec<Field>) {
+    let name = format!("{prefix}{}", f.name());
+    match f.data_type() {
+        DataType::Struct(children) => {
+            for c in children {
+                flat_fields(c, &format!("{name}."), out);
+            }
+        }
+        dt if csv_cannot_hold(dt) => {}
+        DataType::Timestamp(unit, Some(_)) => out.push(Field::new(
+            name,
+            DataType::Timestamp(*unit, Some(CSV_UTC.into())),
+            true,
+        )),
+        dt => out.push(Field::new(name, dt.clone(), true)),
+    }
+}
+
+fn csv_schema(schema: &Schema) -> SchemaRef {
+    let mut fields = Vec::new();
+    for f in schema.fields() {
+        flat_fields(f, "", &mut fields);
+    }
+    Arc::new(Schema::new(fields))
+}
+
+fn flat_arrays(array: &ArrayRef, out: &mut Vec<ArrayRef>) {
+    match array.data_type() {
+        DataType::Struct(_) => {
+            if let Some(s) = array.as_any().downcast_ref::<StructArray>() {
+                for c in s.columns() {
+                    flat_arrays(c, out);
+                }
+            }
+        }
+        dt if csv_cannot_hold(dt) => {}
+        DataType::Timestamp(_, Some(_)) => out.push(utc_offset(array)),
+        _ => out.push(array.clone()),
+    }
+}
+
+/// How CSV timestamps name UTC: arrow-csv knows offsets, not zone names.
+const CSV_UTC: &str = "+00:00";
+
+/// The same instants, labelled with the UTC offset rather than the name.
+fn utc_offset(array: &ArrayRef) -> ArrayRef {
+    use arrow_array::{TimestampMicrosecondArray, TimestampMillisecondArray};
+    let any = array.as_any();
+    if let Some(a) = any.downcast_ref::<TimestampMicrosecondArray>() {
+        return Arc::new(a.clone().with_timezone(CSV_UTC));
+    }
+    if let Some(a) = any.downcast_ref::<TimestampMillisecondArray>() {
+        return Arc::new(a.clone().with_timezone(CSV_UTC));
+    }
+    array.clone()
+}
+
+/// Records become `parent.child` columns (a null record's fields are null:
+/// the builders fill them so); lists, maps and bytes are left out.
+fn flatten_for_csv(batch: &RecordBatch, schema: SchemaRef) -> Result<RecordBatch> {
+    let mut arrays = Vec::new();
+    for c in batch.columns() {
+        flat_arrays(c, &mut arrays);
+    }
+    RecordBatch::try_new(schema, arrays).map_err(arrow_error("flattening records for CSV"))
+}
