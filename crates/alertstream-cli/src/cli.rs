@@ -332,6 +332,19 @@ pub struct ConsumeArgs {
     /// Alerts per durable batch (one file-system sync and one commit per batch)
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub batch: usize,
+    /// Parquet: close the files (and commit their offsets) once one holds N alerts...
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub roll: u64,
+    /// ...or once the oldest alert in them has waited this long
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub roll_seconds: f64,
+    /// Parquet: folders that readers see as columns (Hive): date (UTC date of the
+    /// observation), topic, class (Fink's classification); comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub partition_by: Vec<String>,
+    /// Parquet: leave the cutouts out of the files
+    #[arg(long)]
+    pub no_cutouts: bool,
     /// Longest a saved alert waits before its batch is made durable
     #[arg(long, default_value_t = 200, value_name = "MS")]
     pub batch_ms: u64,
@@ -365,6 +378,8 @@ pub enum LayoutArg {
 pub enum SaveFormatArg {
     Avro,
     Json,
+    /// Rolling Parquet files: DIR/<topic>/[date=D/][class=C/]<partition>-<first>-<last>.parquet
+    Parquet,
 }
 
 #[derive(Debug, Args)]

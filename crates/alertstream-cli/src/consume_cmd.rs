@@ -4,9 +4,10 @@
 
 use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
 use alertstream::kafka::consumer::topic_list;
-use alertstream::kafka::{Consumer, ConsumerConfig, Start};
+use alertstream::kafka::{Checkpoint, Consumer, ConsumerConfig, Start};
 use alertstream::model::view::display_line;
 use alertstream::pipeline::{Both, Handler, Options, Pipeline, Progress, Saver, Sink, Stats};
+use alertstream::sink::parquet::{ParquetOptions, ParquetSink, PartitionBy};
 use alertstream::sink::{FileSink, Layout, SaveFormat};
 use alertstream::{Alert, Error};
 use anyhow::Context;
@@ -47,12 +48,21 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     config.fetch_wait_max_ms = args.fetch_wait_ms;
     config.session_timeout_ms = args.session_timeout_ms;
     let consumer = Consumer::new(config).context("cannot start consuming")?;
-    let sink = sink(
-        args.display,
-        args.save.as_ref(),
-        args.layout,
-        args.save_format,
-    )?;
+    let saving = match &args.save {
+        Some(dir) => Some(Saving {
+            dir: dir.clone(),
+            layout: args.layout,
+            format: args.save_format,
+            parquet: parquet_options(&args)?,
+        }),
+        None if !args.partition_by.is_empty()
+            || matches!(args.save_format, SaveFormatArg::Parquet) =>
+        {
+            anyhow::bail!("--save-format parquet and --partition-by go with --save DIR")
+        }
+        None => None,
+    };
+    let sink = sink(args.display, saving)?;
     let mut options = Options::default();
     options.limit = args.limit;
     options.idle_timeout = args.timeout.map(Duration::from_secs_f64);
@@ -66,18 +76,44 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where and how a stream is saved.
+pub struct Saving {
+    pub dir: PathBuf,
+    pub layout: LayoutArg,
+    pub format: SaveFormatArg,
+    pub parquet: ParquetOptions,
+}
+
+fn parquet_options(args: &ConsumeArgs) -> anyhow::Result<ParquetOptions> {
+    let parquet = matches!(args.save_format, SaveFormatArg::Parquet);
+    if !parquet && !args.partition_by.is_empty() {
+        anyhow::bail!("--partition-by goes with --save-format parquet");
+    }
+    let partition_by = args
+        .partition_by
+        .iter()
+        .map(|k| k.parse::<PartitionBy>())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ParquetOptions::default()
+        .with_roll(
+            args.roll,
+            Duration::from_secs_f64(args.roll_seconds.max(0.0)),
+        )
+        .with_partition_by(partition_by)
+        .with_cutouts(!args.no_cutouts))
+}
+
 /// Where alerts go: printed lines, files, or both.
-pub fn sink(
-    display: bool,
-    save: Option<&PathBuf>,
-    layout: LayoutArg,
-    format: SaveFormatArg,
-) -> anyhow::Result<Box<dyn Sink>> {
+pub fn sink(display: bool, save: Option<Saving>) -> anyhow::Result<Box<dyn Sink>> {
     let display = display.then(display_handler);
-    let saver = match save {
-        Some(dir) => {
-            Some(Saver::spawn(open_files(dir, layout, format)?).context("cannot start saving")?)
-        }
+    let saver: Option<Box<dyn Sink>> = match save {
+        Some(s) if matches!(s.format, SaveFormatArg::Parquet) => Some(Box::new(
+            ParquetSink::<Checkpoint>::open(&s.dir, s.parquet)
+                .with_context(|| format!("cannot save to {}", s.dir.display()))?,
+        )),
+        Some(s) => Some(Box::new(
+            Saver::spawn(open_files(&s.dir, s.layout, s.format)?).context("cannot start saving")?,
+        )),
         None => None,
     };
     Ok(match (display, saver) {
@@ -131,8 +167,8 @@ fn open_files(dir: &PathBuf, layout: LayoutArg, format: SaveFormatArg) -> anyhow
         LayoutArg::Topic => Layout::Topic,
     };
     let format = match format {
-        SaveFormatArg::Avro => SaveFormat::Avro,
         SaveFormatArg::Json => SaveFormat::Json,
+        SaveFormatArg::Avro | SaveFormatArg::Parquet => SaveFormat::Avro,
     };
     FileSink::new(dir, layout, format).with_context(|| format!("cannot save to {}", dir.display()))
 }

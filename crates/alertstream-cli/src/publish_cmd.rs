@@ -2,7 +2,7 @@
 //! bundled alerts, against an embedded or a given broker).
 
 use crate::cli::{DemoArgs, LayoutArg, PublishArgs, SaveFormatArg};
-use crate::consume_cmd::{report, sink, stream};
+use crate::consume_cmd::{report, sink, stream, Saving};
 use crate::decode_cmd::files_under;
 use alertstream::kafka::publisher::{create_topic, encode, Message, Publisher};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig, EmbeddedBroker, Start};
@@ -153,7 +153,13 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     config.start = Start::Earliest;
     config.session_timeout_ms = 6000;
     let consumer = Consumer::new(config)?;
-    let sink = sink(true, Some(&args.dir), LayoutArg::Fink, SaveFormatArg::Avro)?;
+    let saving = Saving {
+        dir: args.dir.clone(),
+        layout: LayoutArg::Fink,
+        format: SaveFormatArg::Avro,
+        parquet: Default::default(),
+    };
+    let sink = sink(true, Some(saving))?;
     let mut options = Options::default();
     options.limit = Some(sent);
     options.idle_timeout = Some(Duration::from_secs(30));

@@ -195,6 +195,35 @@ impl Sink for Saver {
     }
 }
 
+/// Rolling Parquet files: a batch is safe once the files holding its
+/// alerts are closed and renamed (see [`crate::sink::parquet`]).
+#[cfg(feature = "table")]
+impl Sink for crate::sink::parquet::ParquetSink<Checkpoint> {
+    fn take(&mut self, alert: &Alert) -> Result<()> {
+        crate::sink::parquet::ParquetSink::take(self, alert)
+    }
+
+    fn quarantine(&mut self, poison: &PoisonMessage) -> Result<Option<PathBuf>> {
+        crate::sink::parquet::ParquetSink::quarantine(self, poison).map(Some)
+    }
+
+    fn unsealed(&self) -> usize {
+        crate::sink::parquet::ParquetSink::unsealed(self)
+    }
+
+    fn seal(&mut self, checkpoint: Checkpoint) -> Result<()> {
+        crate::sink::parquet::ParquetSink::seal(self, checkpoint)
+    }
+
+    fn durable(&mut self) -> Result<Vec<Checkpoint>> {
+        crate::sink::parquet::ParquetSink::durable(self)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Checkpoint>> {
+        crate::sink::parquet::ParquetSink::finish(self)
+    }
+}
+
 /// Two sinks fed the same alerts; a batch is safe once both say so.
 pub struct Both<A, B> {
     first: A,

@@ -280,6 +280,7 @@ impl<'a> Datum<'a> {
     }
 
     /// A record's values in field order (see [`Datum::fields`] for names).
+    #[cfg(feature = "table")]
     pub(crate) fn field_values(&self) -> impl Iterator<Item = Datum<'a>> + 'a {
         let slots = match self.value {
             Value::Record { fields, .. } => fields.of(self.arena),
@@ -291,6 +292,7 @@ impl<'a> Datum<'a> {
 
     /// Identifies a record's type: its writer schema's fingerprint and
     /// node. Records with the same key have the same fields in the same order.
+    #[cfg(feature = "table")]
     pub(crate) fn record_type(&self) -> Option<(u64, u32)> {
         match self.value {
             Value::Record { schema, .. } => Some((self.schema?.fingerprint(), schema)),

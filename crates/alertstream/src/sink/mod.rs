@@ -18,6 +18,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 mod background;
+#[cfg(feature = "table")]
+pub mod parquet;
 pub use background::BackgroundSink;
 
 /// Folder layout of saved alerts.
@@ -41,7 +43,7 @@ pub enum SaveFormat {
 }
 
 /// Prefix of files not yet made durable; left over ones are removed at start.
-const TMP_PREFIX: &str = ".alertstream-tmp-";
+pub(crate) const TMP_PREFIX: &str = ".alertstream-tmp-";
 /// Poison messages are kept raw under this folder.
 pub const QUARANTINE_DIR: &str = "_quarantine";
 
@@ -270,7 +272,7 @@ fn remove_tmp_files(staged: &mut Vec<Staged>) {
 }
 
 /// A file-name component from an id: letters, digits, `.`, `_`, `-` only.
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     let clean: String = s
         .chars()
         .map(|c| {
@@ -289,7 +291,7 @@ fn sanitize(s: &str) -> String {
 
 /// Removes the temporary files of processes that are gone (a crash's
 /// leftovers); another process saving into the same folder keeps its own.
-fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
+pub(crate) fn remove_stale_tmp(dir: &Path, depth: usize) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries.flatten() {
         let path = entry.path();
@@ -376,7 +378,7 @@ fn evict_from_page_cache(path: &Path) {
 /// Flushes everything written to the file system holding `dir`: one call
 /// instead of one fsync per file.
 #[cfg(target_os = "linux")]
-fn sync_filesystem(dir: &Path) -> Result<()> {
+pub(crate) fn sync_filesystem(dir: &Path) -> Result<()> {
     use std::os::fd::AsRawFd;
     let handle = File::open(dir).map_err(|e| Error::io(dir, e))?;
     // SAFETY: syncfs only reads the descriptor, which `handle` keeps open.
@@ -387,7 +389,7 @@ fn sync_filesystem(dir: &Path) -> Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sync_filesystem(dir: &Path) -> Result<()> {
+pub(crate) fn sync_filesystem(dir: &Path) -> Result<()> {
     fn sync_tree(dir: &Path) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
