@@ -198,3 +198,42 @@ fn a_roll_cut_short_is_completed_by_the_next_run_without_duplicates() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn documents_share_a_file_whose_columns_are_the_union_of_theirs() {
+    let dir = temp_dir("docs");
+    let decoder = Decoder::new(DecoderOptions::default()).unwrap();
+    let mut alerts = Vec::new();
+    for name in [
+        "1262927.bson.zlib",
+        "2831231.bson.zlib",
+        "5803955.bson.zlib",
+    ] {
+        let mut alert = decoder
+            .decode_file(&common::data("antares").join(name))
+            .into_result()
+            .unwrap()
+            .remove(0);
+        let offset = alerts.len() as i64;
+        alert.set_kafka(KafkaMeta {
+            topic: "antares".into(),
+            partition: 0,
+            offset,
+            key: None,
+            timestamp_ms: None,
+        });
+        alerts.push(alert);
+    }
+    save(&dir, &alerts, ParquetOptions::default());
+    let files = parquet_files(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("antares/0-0-2.parquet"));
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    let schema = reader.schema().clone();
+    assert!(schema.field_with_name("new_alert").is_ok());
+    assert!(schema.field_with_name("alert_history").is_ok());
+    let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 3);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -666,10 +666,11 @@ fn write_batch(
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
             let tmp = folder.join(format!("{TMP_PREFIX}{pid}-p{id}"));
             let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let schema = batch.schema();
             let writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(1 << 20, file),
-                batch.schema(),
-                Some(parquet_properties()),
+                schema.clone(),
+                Some(parquet_properties(&batch)),
             )
             .map_err(parquet_error(&tmp))?;
             e.insert((tmp, writer))

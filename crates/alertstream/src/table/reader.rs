@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bytes of files that make one batch at most (unless one file is larger).
-const RUN_BYTES: u64 = 32 << 20;
+const RUN_BYTES: u64 = 16 << 20;
 
 /// Batches each thread may have built ahead of the writer.
 const BATCHES_AHEAD_PER_THREAD: usize = 2;

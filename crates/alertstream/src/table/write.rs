@@ -6,7 +6,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -53,13 +54,62 @@ impl FromStr for TableFormat {
     }
 }
 
-/// The Parquet settings of alertstream's files: zstd, bounded row groups.
-pub fn parquet_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// The Parquet settings of alertstream's files, for a file whose first
+/// batch is `first`: zstd, bounded row groups; binary columns (cutouts:
+/// each value distinct) without a dictionary or min/max statistics, and
+/// stored as they are when they already hold gzip data (ZTF's stamps),
+/// where zstd would only cost time.
+pub fn parquet_properties(first: &RecordBatch) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by(format!("alertstream {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("alertstream {}", env!("CARGO_PKG_VERSION")));
+    let mut binary = Vec::new();
+    for (f, column) in first.schema().fields().iter().zip(first.columns()) {
+        binary_leaves(f, column, &mut Vec::new(), &mut binary);
+    }
+    for (path, gzipped) in binary {
+        let path = ColumnPath::new(path);
+        builder = builder
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
+        if gzipped {
+            builder = builder.set_column_compression(path, Compression::UNCOMPRESSED);
+        }
+    }
+    builder.build()
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Paths of the binary columns reached through records (not lists), and
+/// whether their first value is gzip data.
+fn binary_leaves(
+    f: &Field,
+    column: &ArrayRef,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, bool)>,
+) {
+    prefix.push(f.name().clone());
+    match f.data_type() {
+        DataType::Binary => {
+            let gzipped = column
+                .as_any()
+                .downcast_ref::<arrow_array::BinaryArray>()
+                .and_then(|b| b.iter().flatten().next())
+                .is_some_and(|v| v.starts_with(&GZIP_MAGIC));
+            out.push((prefix.clone(), gzipped));
+        }
+        DataType::Struct(children) => {
+            if let Some(s) = column.as_any().downcast_ref::<StructArray>() {
+                for (c, a) in children.iter().zip(s.columns()) {
+                    binary_leaves(c, a, prefix, out);
+                }
+            }
+        }
+        _ => {}
+    }
+    prefix.pop();
 }
 
 /// Writes record batches of one schema to a file or stream.
@@ -69,7 +119,12 @@ pub struct TableWriter<W: Write + Send> {
 }
 
 enum Inner<W: Write + Send> {
-    Parquet(ArrowWriter<W>),
+    /// Made at the first batch, whose data choose the columns' settings.
+    Parquet {
+        writer: Option<ArrowWriter<W>>,
+        out: Option<W>,
+        schema: SchemaRef,
+    },
     Arrow(arrow_ipc::writer::FileWriter<W>),
     Csv {
         writer: arrow_csv::Writer<W>,
@@ -87,10 +142,11 @@ fn parquet_error(context: &'static str) -> impl FnOnce(parquet::errors::ParquetE
 impl<W: Write + Send> TableWriter<W> {
     pub fn new(out: W, format: TableFormat, schema: SchemaRef) -> Result<Self> {
         let inner = match format {
-            TableFormat::Parquet => Inner::Parquet(
-                ArrowWriter::try_new(out, schema, Some(parquet_properties()))
-                    .map_err(parquet_error("cannot start the Parquet file"))?,
-            ),
+            TableFormat::Parquet => Inner::Parquet {
+                writer: None,
+                out: Some(out),
+                schema,
+            },
             TableFormat::Arrow => Inner::Arrow(
                 arrow_ipc::writer::FileWriter::try_new(out, &schema)
                     .map_err(arrow_error("cannot start the Arrow file"))?,
@@ -118,7 +174,15 @@ impl<W: Write + Send> TableWriter<W> {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
         match &mut self.inner {
-            Inner::Parquet(w) => {
+            Inner::Parquet {
+                writer,
+                out,
+                schema,
+            } => {
+                let w = match writer {
+                    Some(w) => w,
+                    None => writer.insert(start_parquet(out, schema, batch)?),
+                };
                 w.write(batch)
                     .map_err(parquet_error("cannot write to the Parquet file"))?;
                 if w.in_progress_size() > ROW_GROUP_BYTES {
@@ -144,7 +208,9 @@ impl<W: Write + Send> TableWriter<W> {
     /// Bytes the Parquet writer holds for the row group in progress.
     pub fn in_memory(&self) -> usize {
         match &self.inner {
-            Inner::Parquet(w) => w.in_progress_size(),
+            Inner::Parquet {
+                writer: Some(w), ..
+            } => w.in_progress_size(),
             _ => 0,
         }
     }
@@ -152,9 +218,20 @@ impl<W: Write + Send> TableWriter<W> {
     /// Ends the file (Parquet footer, Arrow footer) and returns the output.
     pub fn finish(self) -> Result<W> {
         match self.inner {
-            Inner::Parquet(w) => w
-                .into_inner()
-                .map_err(parquet_error("cannot finish the Parquet file")),
+            Inner::Parquet {
+                writer,
+                mut out,
+                schema,
+            } => {
+                let w = match writer {
+                    Some(w) => w,
+                    None => {
+                        start_parquet(&mut out, &schema, &RecordBatch::new_empty(schema.clone()))?
+                    }
+                };
+                w.into_inner()
+                    .map_err(parquet_error("cannot finish the Parquet file"))
+            }
             Inner::Arrow(mut w) => {
                 w.finish()
                     .map_err(arrow_error("cannot finish the Arrow file"))?;
@@ -164,6 +241,18 @@ impl<W: Write + Send> TableWriter<W> {
             Inner::Csv { writer, .. } => Ok(writer.into_inner()),
         }
     }
+}
+
+fn start_parquet<W: Write + Send>(
+    out: &mut Option<W>,
+    schema: &SchemaRef,
+    first: &RecordBatch,
+) -> Result<ArrowWriter<W>> {
+    let out = out
+        .take()
+        .ok_or_else(|| Error::Table("the Parquet file was already started".into()))?;
+    ArrowWriter::try_new(out, schema.clone(), Some(parquet_properties(first)))
+        .map_err(parquet_error("cannot start the Parquet file"))
 }
 
 fn csv_cannot_hold(dt: &DataType) -> bool {
