@@ -9,7 +9,7 @@ earliest offset and stops after N alerts:
 
   consume + decode:  raw librdkafka (ceiling) | alertstream consume | finkctl stream
   consume + save:    plain write + sync (ceiling) | raw librdkafka + plain write |
-                     alertstream --save | finkctl --save
+                     alertstream --save | alertstream --save-format parquet | finkctl --save
 
 alertstream and the raw consumer time themselves from their first message
 (group join excluded); fink-client is timed by wall clock (its join is small
@@ -130,10 +130,10 @@ def main():
         # write and alertstream three times and keep the best of each. Files
         # are deleted only at the end: the file system is mounted with
         # `discard`, and deleting 1 GB just before a run taxes its syncs.
-        best_plain, best_raw_save, best_ours = (0, 0), (0, 0), (0, 0)
+        best_plain, best_raw_save, best_ours, best_parquet = (0, 0), (0, 0), (0, 0), (0, 0)
         for round_ in range(3):
-            print(f"consume + save, round {round_ + 1}/3: plain write, raw consume + write, alertstream...",
-                  file=sys.stderr)
+            print(f"consume + save, round {round_ + 1}/3: plain write, raw consume + write, alertstream "
+                  "(Avro files, Parquet)...", file=sys.stderr)
             plain_dir = work / f"plain-{round_}"
             os.sync()
             _, rss, out, _ = measured([RAW, "write", plain_dir, N, *ZTF], work)
@@ -148,9 +148,18 @@ def main():
             saved = len(os.listdir(ours_dir))
             assert saved == N, f"alertstream saved {saved} files, not {N}"
             best_ours = max(best_ours, (rate, rss))
+            parquet_dir = work / f"parquet-{round_}"
+            os.sync()
+            rate, rss = ours(f"ours-parquet-{round_}", "--save", parquet_dir, "--save-format", "parquet")
+            rows_saved = subprocess.run(
+                [PYTHON, "-c", "import sys, pyarrow.dataset as d; print(d.dataset(sys.argv[1], format='parquet')"
+                 ".count_rows())", parquet_dir], capture_output=True, text=True, check=True).stdout
+            assert int(rows_saved) == N, f"alertstream saved {rows_saved} rows, not {N}"
+            best_parquet = max(best_parquet, (rate, rss))
         rows.append(("save", "plain write + sync (ceiling)", *best_plain))
         rows.append(("save", "raw librdkafka + plain write", *best_raw_save))
         rows.append(("save", "alertstream --save", *best_ours))
+        rows.append(("save", "alertstream --save-format parquet", *best_parquet))
         if not no_fink:
             print("consume + save: fink-client (slow)...", file=sys.stderr)
             os.sync()
@@ -175,6 +184,8 @@ def main():
           f"alertstream / fink-client = {by['consume', 'alertstream'] / fink_consume:.1f}x")
     print(f"save:    alertstream / plain write = {by['save', 'alertstream --save'] / by['save', 'plain write + sync (ceiling)']:.2f}x, "
           f"alertstream / fink-client = {by['save', 'alertstream --save'] / fink_save:.1f}x")
+    print(f"         alertstream parquet / alertstream avro files = "
+          f"{by['save', 'alertstream --save-format parquet'] / by['save', 'alertstream --save']:.2f}x")
     print(f"         alertstream / (raw librdkafka + plain write) = "
           f"{by['save', 'alertstream --save'] / by['save', 'raw librdkafka + plain write']:.2f}x")
 

@@ -20,9 +20,7 @@
 use crate::error::{Error, PoisonMessage, Result};
 use crate::model::alert::{Alert, KafkaMeta};
 use crate::sink::{remove_stale_tmp, sanitize, Batch, FileSink, Layout, SaveFormat, TMP_PREFIX};
-use crate::table::{
-    parquet_properties, AlertBatchBuilder, Merge, Shape, Shapes, TableOptions, ROW_GROUP_BYTES,
-};
+use crate::table::{parquet_properties, AlertBatchBuilder, Merge, Shape, Shapes, TableOptions};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use std::collections::{HashMap, VecDeque};
@@ -108,10 +106,14 @@ impl ParquetOptions {
     }
 }
 
+/// A row group in progress is written out past this size: several files
+/// may be open at once.
+const SINK_ROW_GROUP_BYTES: usize = 16 << 20;
 /// Rows built before they go to the writing thread.
-const BATCH_ROWS: usize = 512;
-/// Batches waiting for the writing thread (bounds memory).
-const WRITE_QUEUE: usize = 8;
+const BATCH_ROWS: usize = 256;
+/// Batches waiting for the writing thread: bounds memory (about 16 MB each
+/// for ZTF alerts with their cutouts).
+const WRITE_QUEUE: usize = 2;
 
 /// The offsets a durable file holds: `first..=last` of one Kafka partition,
 /// for the alerts of its folder.
@@ -677,7 +679,7 @@ fn write_batch(
         }
     };
     writer.write(&batch).map_err(parquet_error(tmp))?;
-    if writer.in_progress_size() > ROW_GROUP_BYTES / 2 {
+    if writer.in_progress_size() > SINK_ROW_GROUP_BYTES {
         writer.flush().map_err(parquet_error(tmp))?;
     }
     Ok(())
