@@ -152,6 +152,22 @@ fn rows_in(dir: &Path) -> usize {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// Consumes a topic as Parquet files into `out` until 5 s without an alert.
+fn save_as_parquet(t: &Tansu, topic: &str, out: &Path, extra: &[&str]) {
+    let mut args = t.consume_args(topic, "g");
+    let save = [
+        "--save",
+        out.to_str().unwrap(),
+        "--save-format",
+        "parquet",
+        "--timeout",
+        "5",
+    ];
+    args.extend(save.iter().chain(extra).map(|a| a.to_string()));
+    let done = common::bin().args(&args).output().unwrap();
+    assert_success(&done, "consume: ");
+}
+
 #[test]
 fn ten_thousand_alerts_of_one_partition_make_a_handful_of_files() {
     let t = Tansu::sqlite();
@@ -161,20 +177,7 @@ fn ten_thousand_alerts_of_one_partition_make_a_handful_of_files() {
     t.publish("many", "ztf", &["--repeat", &n.to_string()], &[&sample]);
     let work = TempDir::new("pq-many");
     let out = work.join("out");
-    let mut args = t.consume_args("many", "g");
-    args.extend(
-        [
-            "--save",
-            out.to_str().unwrap(),
-            "--save-format",
-            "parquet",
-            "--timeout",
-            "5",
-        ]
-        .map(String::from),
-    );
-    let done = common::bin().args(&args).output().unwrap();
-    assert_success(&done, "consume: ");
+    save_as_parquet(&t, "many", &out, &[]);
     let files = parquet_files(&out);
     assert!(
         (1..=3).contains(&files.len()),
@@ -191,22 +194,7 @@ fn partitions_by_date_and_class_come_back_as_columns() {
     t.publish("fink", "ztf", &[], &[&path("fink/part-3-305711.avro")]);
     let work = TempDir::new("pq-part");
     let out = work.join("out");
-    let mut args = t.consume_args("fink", "g");
-    args.extend(
-        [
-            "--save",
-            out.to_str().unwrap(),
-            "--save-format",
-            "parquet",
-            "--partition-by",
-            "date,class",
-            "--timeout",
-            "5",
-        ]
-        .map(String::from),
-    );
-    let done = common::bin().args(&args).output().unwrap();
-    assert_success(&done, "consume: ");
+    save_as_parquet(&t, "fink", &out, &["--partition-by", "date,class"]);
     let files = parquet_files(&out);
     let folders: Vec<String> = files
         .iter()

@@ -37,6 +37,20 @@ fn table(args: &[&str]) {
     assert_success(&out, &format!("table {args:?}: "));
 }
 
+/// The bundled Rubin alerts (schema versions 7 to 11) into one table.
+fn rubin_table(out: &Path, extra: &[&str]) {
+    let schemas = path("rubin/schema");
+    let rubin = path("rubin");
+    let args = [
+        "--schema-dir",
+        &schemas,
+        &rubin,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    table(&[&args[..], extra].concat());
+}
+
 #[test]
 fn ztf_alerts_of_every_schema_version_make_one_table_equal_to_fastavro() {
     let dir = TempDir::new("table-ztf");
@@ -81,14 +95,7 @@ fn every_fink_sample_equals_fastavro() {
 fn rubin_versions_7_to_11_make_one_table_equal_to_fastavro() {
     let dir = TempDir::new("table-rubin");
     let out = dir.join("rubin.parquet");
-    let schemas = path("rubin/schema");
-    table(&[
-        "--schema-dir",
-        &schemas,
-        &path("rubin"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    rubin_table(&out, &[]);
     let said = check("alerts", &out, &files("rubin"));
     assert!(said.contains("10 alerts equal"), "{said}");
 }
@@ -119,15 +126,7 @@ fn light_curves_agree_with_a_computation_from_fastavro_records() {
     table(&[&source, "-o", fink.to_str().unwrap(), "--lightcurve"]);
     check("lightcurve", &fink, &[source]);
     let rubin = dir.join("rubin.parquet");
-    let schemas = path("rubin/schema");
-    table(&[
-        "--schema-dir",
-        &schemas,
-        &path("rubin"),
-        "-o",
-        rubin.to_str().unwrap(),
-        "--lightcurve",
-    ]);
+    rubin_table(&rubin, &["--lightcurve"]);
     check("lightcurve", &rubin, &files("rubin"));
 }
 

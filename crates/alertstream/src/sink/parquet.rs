@@ -14,8 +14,9 @@
 //! lost in a crash) whose offset lies in a file of its own folder is
 //! skipped, and none is written twice.
 //!
-//! Encoding and writing happen on a thread of their own; the caller builds
-//! the columns.
+//! The caller builds the columns; a writing thread encodes and writes the
+//! files, and a syncing thread makes each roll durable while the next one
+//! is written.
 
 use crate::error::{Error, PoisonMessage, Result};
 use crate::model::alert::{Alert, KafkaMeta};
@@ -108,7 +109,7 @@ impl ParquetOptions {
 
 /// A row group in progress is written out past this size: several files
 /// may be open at once.
-const SINK_ROW_GROUP_BYTES: usize = 16 << 20;
+const SINK_ROW_GROUP_BYTES: usize = 32 << 20;
 /// Rows built before they go to the writing thread.
 const BATCH_ROWS: usize = 256;
 /// Batches waiting for the writing thread: bounds memory (about 16 MB each
@@ -614,37 +615,73 @@ fn files_on_disk(dir: &Path) -> Result<HashMap<(String, i32), Vec<Range>>> {
     Ok(found)
 }
 
-/// The writing thread: Parquet files under temporary names, then at each
-/// roll: footers, sync, renames, sync; reports the last alert made durable.
+/// Closed files waiting for the syncing thread.
+struct Closed {
+    files: Vec<(File, PathBuf, PathBuf)>,
+    quarantine: Batch,
+    through: u64,
+}
+
+/// Rolls whose files wait to be synced: the writing thread goes on with the
+/// next files meanwhile, up to this many rolls ahead.
+const SYNC_QUEUE: usize = 2;
+
+/// The writing thread: Parquet files under temporary names; at each roll
+/// their footers, then the files go to a syncing thread (sync, rename, sync
+/// the folders), which reports the last alert made durable.
 fn write_files(jobs: mpsc::Receiver<Job>, report: mpsc::Sender<Result<u64>>) {
+    let (to_sync, closed) = mpsc::sync_channel::<Closed>(SYNC_QUEUE);
+    let sync_report = report.clone();
+    let syncer = std::thread::Builder::new()
+        .name("alertstream-sync".into())
+        .spawn(move || sync_files(closed, sync_report));
     let mut open: HashMap<u64, (PathBuf, ArrowWriter<BufWriter<File>>)> = HashMap::new();
     let pid = std::process::id();
     for job in jobs {
         let result = match job {
-            Job::Write { id, folder, batch } => {
-                write_batch(&mut open, id, &folder, batch, pid).map(|()| None)
-            }
+            Job::Write { id, folder, batch } => write_batch(&mut open, id, &folder, batch, pid),
             Job::Roll {
                 files,
                 quarantine,
                 through,
-            } => close_files(&mut open, files, quarantine).map(|()| Some(through)),
+            } => close_files(&mut open, files).and_then(|files| {
+                let closed = Closed {
+                    files,
+                    quarantine,
+                    through,
+                };
+                to_sync
+                    .send(closed)
+                    .map_err(|_| Error::Config("the Parquet syncing thread stopped".into()))
+            }),
         };
-        match result {
-            Ok(None) => {}
-            Ok(Some(through)) => {
-                if report.send(Ok(through)).is_err() {
-                    break;
-                }
-            }
-            Err(e) => {
-                let _ = report.send(Err(e));
-                break;
-            }
+        if let Err(e) = result {
+            let _ = report.send(Err(e));
+            break;
+        }
+    }
+    drop(to_sync);
+    match syncer {
+        Ok(handle) => {
+            let _ = handle.join();
+        }
+        Err(e) => {
+            let _ = report.send(Err(Error::io("the Parquet syncing thread", e)));
         }
     }
     for (tmp, _) in open.into_values() {
         let _ = std::fs::remove_file(tmp);
+    }
+}
+
+fn sync_files(closed: mpsc::Receiver<Closed>, report: mpsc::Sender<Result<u64>>) {
+    for roll in closed {
+        let through = roll.through;
+        let result = make_durable(roll).map(|()| through);
+        let failed = result.is_err();
+        if report.send(result).is_err() || failed {
+            return;
+        }
     }
 }
 
@@ -685,13 +722,13 @@ fn write_batch(
     Ok(())
 }
 
+/// Writes the footers of a roll's files; returns them open, with their
+/// temporary and final names.
 fn close_files(
     open: &mut HashMap<u64, (PathBuf, ArrowWriter<BufWriter<File>>)>,
     files: Vec<(u64, PathBuf)>,
-    quarantine: Batch,
-) -> Result<()> {
+) -> Result<Vec<(File, PathBuf, PathBuf)>> {
     let mut closed = Vec::new();
-    let mut folders = Vec::new();
     for (id, dest) in files {
         let Some((tmp, writer)) = open.remove(&id) else {
             continue;
@@ -700,13 +737,21 @@ fn close_files(
         let file = out
             .into_inner()
             .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        closed.push((tmp, dest));
+        closed.push((file, tmp, dest));
     }
-    for (tmp, dest) in &closed {
+    Ok(closed)
+}
+
+/// Syncs a roll's files, renames them into place, syncs their folders.
+fn make_durable(roll: Closed) -> Result<()> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for (file, tmp, _) in &roll.files {
+        file.sync_all().map_err(|e| Error::io(tmp, e))?;
+    }
+    for (_, tmp, dest) in &roll.files {
         std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e))?;
         if let Some(parent) = dest.parent() {
-            if !folders.contains(&parent.to_path_buf()) {
+            if !folders.iter().any(|f| f == parent) {
                 folders.push(parent.to_path_buf());
             }
         }
@@ -716,7 +761,7 @@ fn close_files(
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(&folder, e))?;
     }
-    quarantine.make_durable()?;
+    roll.quarantine.make_durable()?;
     Ok(())
 }
 

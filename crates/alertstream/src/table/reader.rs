@@ -270,13 +270,7 @@ impl AlertReader {
                     .failures
                     .push(failure_message(&file, f.record, &f.error));
             }
-            match take(decoded.alerts) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    error = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
+            go_on(take(decoded.alerts), &mut error)
         });
         match error {
             Some(e) => Err(e),
@@ -336,13 +330,7 @@ impl AlertReader {
                     }
                     Ok(())
                 });
-                match step {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        error = Some(e);
-                        ControlFlow::Break(())
-                    }
-                }
+                go_on(step, &mut error)
             },
         );
         match error {
@@ -368,6 +356,17 @@ impl AlertReader {
             runs.push(start..self.files.len());
         }
         runs
+    }
+}
+
+/// Goes on after a step that worked; keeps the error of one that failed.
+fn go_on(step: Result<()>, error: &mut Option<Error>) -> ControlFlow<()> {
+    match step {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            *error = Some(e);
+            ControlFlow::Break(())
+        }
     }
 }
 
