@@ -51,6 +51,14 @@ pub enum Command {
         each measurement of an object once. Then, in Python:\n  \
         import pandas as pd; df = pd.read_parquet('alerts.parquet')")]
     Table(TableArgs),
+    /// Write each alert's cutouts (science, template, difference) as FITS files
+    #[command(after_help = "Examples:\n  \
+        alertstream cutouts tests/data/ztf --out stamps/\n  \
+        alertstream cutouts alertDB/ZTF17aaajnnn_472263571115115000.avro --out . --gz\n\n\
+        Files: DIR/<alert id>_science.fits, _template.fits, _difference.fits, with the header\n\
+        the survey put there (--gz: .fits.gz, ZTF's compressed bytes as shipped).\n\
+        ANTARES alerts carry no cutouts.")]
+    Cutouts(CutoutsArgs),
     /// Consume alert topics from a Kafka broker: display, save durably, resume in a group
     #[command(after_help = "Examples:\n  \
         alertstream consume ztf_public --servers kafka.example.org:9092 --group me --display\n  \
@@ -161,6 +169,21 @@ pub struct TableArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Files or folders (searched recursively)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CutoutsArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Folder for the FITS files (made if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Gzip-compressed files (.fits.gz)
+    #[arg(long)]
+    pub gz: bool,
     /// Files or folders (searched recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,

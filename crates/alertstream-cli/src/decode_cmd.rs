@@ -1,7 +1,7 @@
 //! `decode` and `inspect`: walk paths, decode every file, report failures
 //! on stderr and go on.
 
-use crate::cli::{DecodeArgs, InspectArgs};
+use crate::cli::{CutoutsArgs, DecodeArgs, InspectArgs};
 use alertstream::decode::parallel::map_ordered;
 use alertstream::model::view::{table_header, table_row, Summary};
 use alertstream::{Alert, Decoder};
@@ -36,6 +36,31 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })
+}
+
+/// Writes each alert's stamps as FITS files and prints their paths.
+pub fn cutouts(args: CutoutsArgs) -> anyhow::Result<ExitCode> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot make {}", args.out.display()))?;
+    let without = AtomicUsize::new(0);
+    let code = for_each_alert(&decoder, &args.paths, |out, alert| {
+        let written = alertstream::sink::stamps::save_stamps(alert, &args.out, args.gz)
+            .map_err(std::io::Error::other)?;
+        if written.is_empty() {
+            without.fetch_add(1, Ordering::Relaxed);
+        }
+        for path in written {
+            writeln!(out, "{}", path.display())?;
+        }
+        Ok(())
+    })?;
+    let without = without.into_inner();
+    if without > 0 {
+        eprintln!("alertstream: {without} alert(s) carry no cutouts (ANTARES alerts never do)");
+    }
+    Ok(code)
 }
 
 /// One file's output lines and the message of its failure, if any.

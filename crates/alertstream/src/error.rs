@@ -142,6 +142,13 @@ pub enum Error {
     #[error("{}[{}] offset {}: {}", .0.topic, .0.partition, .0.offset, .0.error)]
     Poison(Box<PoisonMessage>),
 
+    /// A cutout's FITS bytes could not be read as an image.
+    #[error("{cutout} cutout: not a FITS image: {reason}")]
+    Fits {
+        cutout: &'static str,
+        reason: String,
+    },
+
     /// Alerts cannot become the table asked for (a field whose type changed
     /// between schema versions, a schema nested too deep).
     #[error("cannot build the table: {0}")]

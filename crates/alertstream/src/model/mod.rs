@@ -5,6 +5,7 @@ pub mod alert;
 pub mod format;
 pub mod lightcurve;
 pub mod schema;
+pub mod stamp;
 pub mod time;
 pub mod value;
 pub mod view;

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 mod background;
 #[cfg(feature = "table")]
 pub mod parquet;
+pub mod stamps;
 pub use background::BackgroundSink;
 
 /// Folder layout of saved alerts.
