@@ -2,6 +2,7 @@
 """Cutouts as astropy reads them, for the tests to compare with.
 
     check_stamps.py decoded SOURCE...    one JSON line per stamp of every alert
+    check_stamps.py display SOURCE...    zscale limits and asinh-stretched values
     check_stamps.py files DIR SOURCE...  the FITS files `alertstream cutouts`
                                          wrote into DIR hold what the alerts do
 
@@ -65,6 +66,23 @@ def decoded(paths):
             }))
 
 
+def display(paths):
+    """zscale limits and asinh-stretched values, as astropy computes them
+    (on the pixels as float64, as alertstream holds them)."""
+    from astropy.visualization import AsinhStretch, ZScaleInterval
+
+    for alert_id, kind, raw in stamps(paths):
+        with fits.open(io.BytesIO(fits_bytes(raw))) as hdus:
+            data = numpy.asarray(hdus[0].data, dtype=numpy.float64)
+        low, high = ZScaleInterval().get_limits(data)
+        scaled = numpy.clip((data - low) / (high - low), 0.0, 1.0)
+        values = AsinhStretch(0.1)(scaled).ravel().tolist()
+        print(json.dumps({
+            "alert_id": alert_id, "kind": kind, "low": float(low), "high": float(high),
+            "values": [None if math.isnan(v) else v for v in values],
+        }))
+
+
 def files(folder, paths):
     folder = pathlib.Path(folder)
     checked = 0
@@ -83,6 +101,8 @@ if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
     if mode == "decoded":
         decoded(rest)
+    elif mode == "display":
+        display(rest)
     elif mode == "files":
         files(rest[0], rest[1:])
     else:

@@ -133,3 +133,38 @@ fn written_fits_files_open_in_astropy_with_the_stamps_data_and_header() {
         assert!(names.contains(&format!("472263571115115000_difference{ext}")));
     }
 }
+
+#[test]
+fn zscale_limits_and_the_asinh_stretch_equal_astropys() {
+    let sources = samples();
+    let args: Vec<&str> = std::iter::once("display")
+        .chain(sources.iter().map(String::as_str))
+        .collect();
+    let theirs: Vec<J> = check_stamps(&args)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decoder = Decoder::new(DecoderOptions::default()).unwrap();
+    let ours: Vec<Stamp> = sources
+        .iter()
+        .flat_map(|s| decoder.decode_file(s.as_ref()).into_result().unwrap())
+        .flat_map(|a| a.cutouts().unwrap())
+        .collect();
+    assert_eq!(ours.len(), theirs.len());
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
+    for (i, (stamp, t)) in ours.iter().zip(&theirs).enumerate() {
+        let (low, high) = alertstream::model::stamp::zscale(&stamp.pixels).unwrap();
+        let (tl, th) = (t["low"].as_f64().unwrap(), t["high"].as_f64().unwrap());
+        assert!(
+            close(low, tl) && close(high, th),
+            "stamp {i}: ({low}, {high}) vs astropy ({tl}, {th})"
+        );
+        let values = t["values"].as_array().unwrap();
+        for (j, (a, b)) in stamp.display_values().iter().zip(values).enumerate() {
+            match b.as_f64() {
+                Some(b) => assert!(close(*a, b), "stamp {i} pixel {j}: {a} vs {b}"),
+                None => assert!(a.is_nan(), "stamp {i} pixel {j}: {a}, astropy NaN"),
+            }
+        }
+    }
+}
