@@ -2,6 +2,7 @@
 """Cutouts as astropy reads them, for the tests to compare with.
 
     check_stamps.py decoded SOURCE...    one JSON line per stamp of every alert
+    check_stamps.py points SOURCE...     light-curve points per band colour and kind
     check_stamps.py display SOURCE...    zscale limits and asinh-stretched values
     check_stamps.py files DIR SOURCE...  the FITS files `alertstream cutouts`
                                          wrote into DIR hold what the alerts do
@@ -83,6 +84,46 @@ def display(paths):
         }))
 
 
+ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
+COLOURS = {"u": "#56B4E9", "g": "#2CA02C", "r": "#D62728", "i": "#FF7F0E", "z": "#9467BD", "y": "#8C564B"}
+
+
+def points(paths):
+    """Light-curve points a picture must show, per band colour and kind,
+    computed from fastavro's records (ZTF fid 1/2/3 = g/r/i)."""
+    for path in paths:
+        with open(path, "rb") as f:
+            for rec in fastavro.reader(f):
+                counts = {}
+
+                def add(band, kind):
+                    colour = COLOURS.get(band, "#7F7F7F")
+                    counts.setdefault(colour, {"detection": 0, "upper_limit": 0, "forced": 0})[kind] += 1
+
+                if rec.get("candidate"):
+                    for c in [rec["candidate"]] + list(rec.get("prv_candidates") or []):
+                        band = ZTF_BANDS.get(c.get("fid"))
+                        if c.get("magpsf") is not None:
+                            add(band, "detection")
+                        elif c.get("diffmaglim") is not None:
+                            add(band, "upper_limit")
+                    for p in rec.get("fp_hists") or []:
+                        flux, zp = p.get("forcediffimflux"), p.get("magzpsci")
+                        if flux is not None and flux != -99999.0 and flux > 0 and zp is not None:
+                            add(ZTF_BANDS.get(p.get("fid")), "forced")
+                    alert_id = rec.get("candid") or rec["candidate"]["candid"]
+                else:
+                    src = rec["diaSource"]
+                    parts = [([src] + list(rec.get("prvDiaSources") or []), "detection"),
+                             (list(rec.get("prvDiaForcedSources") or []), "forced")]
+                    for items, kind in parts:
+                        for s in items:
+                            if s.get("psfFlux") is not None and s.get("midpointMjdTai") is not None:
+                                add(s.get("band") or s.get("filterName"), kind)
+                    alert_id = rec.get("diaSourceId") or rec.get("alertId") or src["diaSourceId"]
+                print(json.dumps({"alert_id": alert_id, "counts": counts}))
+
+
 def files(folder, paths):
     folder = pathlib.Path(folder)
     checked = 0
@@ -101,6 +142,8 @@ if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
     if mode == "decoded":
         decoded(rest)
+    elif mode == "points":
+        points(rest)
     elif mode == "display":
         display(rest)
     elif mode == "files":

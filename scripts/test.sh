@@ -29,10 +29,10 @@ bash scripts/tansu.sh install
 # independent readers the table tests compare with: fastavro and pyarrow
 # (fink-client's own), polars, pymongo's bson, cramjam for snappy (cached venv).
 venv="$HOME/.cache/alertstream/fink-venv"
-if ! "$venv/bin/python" -c 'import fink_client, fastavro, pyarrow, pandas, polars, bson, cramjam' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import fink_client, fastavro, pyarrow, pandas, polars, bson, cramjam, astropy, PIL' 2>/dev/null; then
     log "installing fink-client and the Python readers into $venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet fink-client fastavro pyarrow pandas polars pymongo cramjam
+    "$venv/bin/pip" install --quiet fink-client fastavro pyarrow pandas polars pymongo cramjam astropy pillow
 fi
 export ALERTSTREAM_FINK_PYTHON="$venv/bin/python"
 

@@ -59,6 +59,15 @@ pub enum Command {
         the survey put there (--gz: .fits.gz, ZTF's compressed bytes as shipped).\n\
         ANTARES alerts carry no cutouts.")]
     Cutouts(CutoutsArgs),
+    /// Draw a picture of each alert: its three cutouts above its light curve
+    #[command(after_help = "Examples:\n  \
+        alertstream view tests/data/ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro --out pictures/\n  \
+        alertstream view alertDB/ --out pictures/ --format svg\n\n\
+        One file per alert: DIR/<alert id>.png. Cutouts with zscale limits and an asinh stretch\n\
+        (NaN pixels magenta); the light curve with detections and error bars per band (ZTF fid\n\
+        1 = g, 2 = r, 3 = i), upper limits as open triangles, forced photometry as open circles,\n\
+        this alert's point crossed; magnitudes for ZTF, fluxes in nJy for Rubin.")]
+    View(ViewArgs),
     /// Consume alert topics from a Kafka broker: display, save durably, resume in a group
     #[command(after_help = "Examples:\n  \
         alertstream consume ztf_public --servers kafka.example.org:9092 --group me --display\n  \
@@ -184,6 +193,21 @@ pub struct CutoutsArgs {
     /// Gzip-compressed files (.fits.gz)
     #[arg(long)]
     pub gz: bool,
+    /// Files or folders (searched recursively)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Folder for the pictures (made if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Picture format
+    #[arg(long = "picture-format", value_name = "FORMAT", default_value = "png", value_parser = ["png", "svg"])]
+    pub picture_format: String,
     /// Files or folders (searched recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,

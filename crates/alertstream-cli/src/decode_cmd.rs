@@ -1,7 +1,7 @@
 //! `decode` and `inspect`: walk paths, decode every file, report failures
 //! on stderr and go on.
 
-use crate::cli::{CutoutsArgs, DecodeArgs, InspectArgs};
+use crate::cli::{CutoutsArgs, DecodeArgs, InspectArgs, ViewArgs};
 use alertstream::decode::parallel::map_ordered;
 use alertstream::model::view::{table_header, table_row, Summary};
 use alertstream::{Alert, Decoder};
@@ -61,6 +61,22 @@ pub fn cutouts(args: CutoutsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("alertstream: {without} alert(s) carry no cutouts (ANTARES alerts never do)");
     }
     Ok(code)
+}
+
+/// Draws a picture of each alert and prints its path.
+pub fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
+    use alertstream::picture::{save_picture, PictureFormat};
+    let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot make {}", args.out.display()))?;
+    let format = match args.picture_format.as_str() {
+        "svg" => PictureFormat::Svg,
+        _ => PictureFormat::Png,
+    };
+    for_each_alert(&decoder, &args.paths, |out, alert| {
+        let path = save_picture(alert, &args.out, format).map_err(std::io::Error::other)?;
+        writeln!(out, "{}", path.display())
+    })
 }
 
 /// One file's output lines and the message of its failure, if any.

@@ -149,6 +149,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A picture could not be drawn.
+    #[error("cannot draw the picture: {0}")]
+    Picture(String),
+
     /// Alerts cannot become the table asked for (a field whose type changed
     /// between schema versions, a schema nested too deep).
     #[error("cannot build the table: {0}")]

@@ -31,6 +31,8 @@ pub mod error;
 pub mod kafka;
 pub mod limits;
 pub mod model;
+#[cfg(feature = "picture")]
+pub mod picture;
 #[cfg(feature = "kafka")]
 pub mod pipeline;
 pub mod sink;

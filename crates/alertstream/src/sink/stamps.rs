@@ -43,16 +43,28 @@ fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
     encoder.finish()
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` under a temporary name unique to this process and call,
+/// then renames it to `path` (two threads may write the same name).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temporary_beside(path);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// A temporary name in `path`'s folder that no other writer uses: the pid
+/// (so that a later start can tell it is stale), a counter, and the final
+/// name (whose extension some encoders read).
+pub(crate) fn temporary_beside(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(
-        "{}{}-{name}",
+    path.with_file_name(format!(
+        "{}{}-s{n}-{name}",
         crate::sink::TMP_PREFIX,
         std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    ))
 }
