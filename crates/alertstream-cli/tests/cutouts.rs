@@ -72,10 +72,11 @@ fn assert_same_stamp(ours: &Stamp, theirs: &J, what: &str) {
     }
 }
 
-#[test]
-fn decoded_stamps_equal_what_astropy_reads_pixel_for_pixel_and_card_for_card() {
+/// Every sample's stamps as alertstream decodes them, and what
+/// check_stamps.py `mode` prints for the same files, one line per stamp.
+fn ours_and_astropys(mode: &str) -> (Vec<Stamp>, Vec<J>) {
     let sources = samples();
-    let args: Vec<&str> = std::iter::once("decoded")
+    let args: Vec<&str> = std::iter::once(mode)
         .chain(sources.iter().map(String::as_str))
         .collect();
     let theirs: Vec<J> = check_stamps(&args)
@@ -83,13 +84,18 @@ fn decoded_stamps_equal_what_astropy_reads_pixel_for_pixel_and_card_for_card() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let decoder = Decoder::new(DecoderOptions::default()).unwrap();
-    let mut ours = Vec::new();
-    for source in &sources {
-        for alert in decoder.decode_file(source.as_ref()).into_result().unwrap() {
-            ours.extend(alert.cutouts().unwrap());
-        }
-    }
+    let ours: Vec<Stamp> = sources
+        .iter()
+        .flat_map(|s| decoder.decode_file(s.as_ref()).into_result().unwrap())
+        .flat_map(|a| a.cutouts().unwrap())
+        .collect();
     assert_eq!(ours.len(), theirs.len());
+    (ours, theirs)
+}
+
+#[test]
+fn decoded_stamps_equal_what_astropy_reads_pixel_for_pixel_and_card_for_card() {
+    let (ours, theirs) = ours_and_astropys("decoded");
     assert!(ours.len() >= 3 * 19, "{} stamps", ours.len());
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
         assert_same_stamp(a, b, &format!("stamp {i} ({})", b["alert_id"]));
@@ -136,21 +142,7 @@ fn written_fits_files_open_in_astropy_with_the_stamps_data_and_header() {
 
 #[test]
 fn zscale_limits_and_the_asinh_stretch_equal_astropys() {
-    let sources = samples();
-    let args: Vec<&str> = std::iter::once("display")
-        .chain(sources.iter().map(String::as_str))
-        .collect();
-    let theirs: Vec<J> = check_stamps(&args)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let decoder = Decoder::new(DecoderOptions::default()).unwrap();
-    let ours: Vec<Stamp> = sources
-        .iter()
-        .flat_map(|s| decoder.decode_file(s.as_ref()).into_result().unwrap())
-        .flat_map(|a| a.cutouts().unwrap())
-        .collect();
-    assert_eq!(ours.len(), theirs.len());
+    let (ours, theirs) = ours_and_astropys("display");
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
     for (i, (stamp, t)) in ours.iter().zip(&theirs).enumerate() {
         let (low, high) = alertstream::model::stamp::zscale(&stamp.pixels).unwrap();
