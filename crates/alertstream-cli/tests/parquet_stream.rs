@@ -152,7 +152,7 @@ fn rows_in(dir: &Path) -> usize {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-/// Consumes a topic as Parquet files into `out` until 5 s without an alert.
+/// Consumes a topic as Parquet files into `out` until 10 s without an alert.
 fn save_as_parquet(t: &Tansu, topic: &str, out: &Path, extra: &[&str]) {
     let mut args = t.consume_args(topic, "g");
     let save = [
@@ -161,7 +161,7 @@ fn save_as_parquet(t: &Tansu, topic: &str, out: &Path, extra: &[&str]) {
         "--save-format",
         "parquet",
         "--timeout",
-        "5",
+        "10",
     ];
     args.extend(save.iter().chain(extra).map(|a| a.to_string()));
     let done = common::bin().args(&args).output().unwrap();
