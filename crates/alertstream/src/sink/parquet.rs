@@ -21,7 +21,7 @@
 use crate::error::{Error, PoisonMessage, Result};
 use crate::model::alert::{Alert, KafkaMeta};
 use crate::sink::{remove_stale_tmp, sanitize, Batch, FileSink, Layout, SaveFormat, TMP_PREFIX};
-use crate::table::{parquet_properties, AlertBatchBuilder, Merge, Shape, Shapes, TableOptions};
+use crate::table::{parquet_properties, AlertBatchBuilder, Shape, Shapes, TableOptions};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use std::collections::{HashMap, VecDeque};
@@ -279,12 +279,7 @@ impl<T> ParquetSink<T> {
         file.last = meta.offset;
         file.rows += 1;
         if alert.schema().is_none() {
-            file.shape = Arc::new(
-                (*file.shape)
-                    .clone()
-                    .merge((*shape).clone(), Merge::Lenient, "")
-                    .unwrap_or(Shape::Json),
-            );
+            file.shape = Arc::new((*file.shape).clone().union((*shape).clone()));
             file.waiting.push(alert.clone());
         } else {
             let builder = match &mut file.builder {

@@ -111,7 +111,7 @@ impl Shapes {
     }
 }
 
-fn row_shape(shape: Shape, options: &TableOptions) -> Result<Shape> {
+pub(crate) fn row_shape(shape: Shape, options: &TableOptions) -> Result<Shape> {
     match shape {
         Shape::Struct(_) if options.cutouts => Ok(shape),
         Shape::Struct(_) => Ok(shape.without(&CUTOUT_FIELDS)),

@@ -41,5 +41,5 @@ pub use batch::{
     CUTOUT_FIELDS, KAFKA_COLUMNS, TIME_UTC,
 };
 pub use reader::{AlertReader, ReadReport};
-pub use shape::{Conflict, Merge, Shape};
+pub use shape::{Conflict, Shape};
 pub use write::{parquet_properties, TableFormat, TableWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS};

@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::model::alert::Alert;
 use crate::model::schema::WriterSchema;
 use crate::table::batch::{
-    describe_schema, lightcurve_schema, AlertBatchBuilder, LightCurveBuilder, Shapes, TableOptions,
+    describe_schema, lightcurve_schema, row_shape, AlertBatchBuilder, LightCurveBuilder, Shapes,
+    TableOptions,
 };
-use crate::table::shape::{Merge, Shape};
+use crate::table::shape::Shape;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use std::collections::HashSet;
@@ -122,7 +123,7 @@ impl AlertReader {
         map_ordered_ahead(&self.files, self.threads, 32, work, |(file, found)| {
             let mut add = |new: Shape, origin: String| -> ControlFlow<()> {
                 let before = std::mem::replace(&mut shape, Shape::Null);
-                match before.merge(new, Merge::Strict, "") {
+                match before.merge(new) {
                     Ok(merged) => {
                         shape = merged;
                         first_origin.get_or_insert(origin);
@@ -148,7 +149,9 @@ impl AlertReader {
                         }
                         let origin =
                             format!("{} ({})", file.display(), describe_schema(Some(&schema)));
-                        match shape_of_schema(&schema, &self.options) {
+                        match Shape::of_schema(&schema, self.options.max_depth)
+                            .and_then(|s| row_shape(s, &self.options))
+                        {
                             Ok(s) => add(s, origin)?,
                             Err(e) => {
                                 conflict = Some(e);
@@ -158,7 +161,10 @@ impl AlertReader {
                     }
                     ControlFlow::Continue(())
                 }
-                FileShape::Documents(Some(s)) => add_lenient(&mut shape, s),
+                FileShape::Documents(Some(s)) => {
+                    shape = std::mem::replace(&mut shape, Shape::Null).union(s);
+                    ControlFlow::Continue(())
+                }
                 FileShape::Documents(None) | FileShape::Failed => ControlFlow::Continue(()),
             }
         });
@@ -203,9 +209,7 @@ impl AlertReader {
             };
             merged = Some(match merged {
                 None => (*s).clone(),
-                Some(m) => m
-                    .merge((*s).clone(), Merge::Lenient, "")
-                    .unwrap_or(Shape::Json),
+                Some(m) => m.union((*s).clone()),
             });
         }
         FileShape::Documents(merged)
@@ -379,18 +383,4 @@ fn failure_message(file: &Path, record: Option<usize>, error: &Error) -> String 
 
 fn in_file(file: &Path, e: Error) -> Error {
     Error::Table(format!("{}: {e}", file.display()))
-}
-
-fn add_lenient(shape: &mut Shape, new: Shape) -> ControlFlow<()> {
-    let before = std::mem::replace(shape, Shape::Null);
-    *shape = before.merge(new, Merge::Lenient, "").unwrap_or(Shape::Json);
-    ControlFlow::Continue(())
-}
-
-fn shape_of_schema(schema: &WriterSchema, options: &TableOptions) -> Result<Shape> {
-    let shape = Shape::of_schema(schema, options.max_depth)?;
-    Ok(match shape {
-        Shape::Struct(_) if options.cutouts => shape,
-        other => other.without(&crate::table::batch::CUTOUT_FIELDS),
-    })
 }

@@ -61,19 +61,26 @@ impl fmt::Display for Shape {
     }
 }
 
-/// Whether a conflict of types is an error (schemas: the user must know)
-/// or becomes a JSON column (documents, which have no schema to promise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Merge {
-    Strict,
-    Lenient,
+impl Conflict {
+    /// The conflict seen from the parent: `field` (a record's field, `[]` an
+    /// array's items, `{}` a map's values) before the path so far.
+    fn within(mut self, field: &str) -> Conflict {
+        self.path = if self.path.is_empty() {
+            field.to_owned()
+        } else if self.path.starts_with(['[', '{']) {
+            format!("{field}{}", self.path)
+        } else {
+            format!("{field}.{}", self.path)
+        };
+        self
+    }
 }
 
 impl Shape {
     /// The shape of the records a writer schema describes.
     pub fn of_schema(schema: &WriterSchema, max_depth: usize) -> Result<Shape> {
         let tree = schema.tree();
-        of_node(tree, tree_root(tree), max_depth).ok_or_else(|| {
+        of_node(tree, SchemaKey::from_idx(0), max_depth).ok_or_else(|| {
             Error::Table(format!(
                 "the schema {} nests deeper than {max_depth} levels (or refers to itself): it cannot be a table",
                 schema.name().unwrap_or("(unnamed)")
@@ -99,9 +106,7 @@ impl Shape {
             Value::Array(_) => {
                 let mut item = Shape::Null;
                 for i in d.items() {
-                    item = item
-                        .merge(Shape::of_datum(i, max_depth - 1)?, Merge::Lenient, "")
-                        .ok()?;
+                    item = item.union(Shape::of_datum(i, max_depth - 1)?);
                 }
                 Shape::List(Box::new(item))
             }
@@ -110,7 +115,7 @@ impl Shape {
                 for (name, v) in d.entries() {
                     let shape = Shape::of_datum(v, max_depth - 1)?;
                     match fields.iter_mut().find(|(n, _)| n == name) {
-                        Some((_, s)) => *s = s.clone().merge(shape, Merge::Lenient, "").ok()?,
+                        Some((_, s)) => *s = std::mem::replace(s, Shape::Null).union(shape),
                         None => fields.push((name.to_owned(), shape)),
                     }
                 }
@@ -126,8 +131,21 @@ impl Shape {
 
     /// The shape that holds the values of both: fields of either record (in
     /// order of first appearance), numbers widened (int to long, float to
-    /// double, integers with floats to double).
-    pub fn merge(self, other: Shape, merge: Merge, path: &str) -> Result<Shape, Conflict> {
+    /// double, integers with floats to double). Any other difference of
+    /// type is a [`Conflict`] naming the field.
+    pub fn merge(self, other: Shape) -> Result<Shape, Conflict> {
+        self.combine(other, true)
+    }
+
+    /// Like [`Shape::merge`], but a difference of type becomes a JSON text
+    /// column (documents, which promise no schema).
+    pub fn union(self, other: Shape) -> Shape {
+        self.combine(other, false).unwrap_or(Shape::Json)
+    }
+
+    /// The conflict's path is built on the way back up, so that merging
+    /// costs no string unless it fails.
+    fn combine(self, other: Shape, strict: bool) -> Result<Shape, Conflict> {
         use Shape::*;
         Ok(match (self, other) {
             (a, b) if a == b => a,
@@ -136,40 +154,37 @@ impl Shape {
             (Int, Long) | (Long, Int) => Long,
             (Float, Double) | (Double, Float) => Double,
             (Int | Long, Float | Double) | (Float | Double, Int | Long) => Double,
-            (List(a), List(b)) => List(Box::new(a.merge(*b, merge, &format!("{path}[]"))?)),
-            (Map(a), Map(b)) => Map(Box::new(a.merge(*b, merge, &format!("{path}{{}}"))?)),
+            (List(a), List(b)) => {
+                List(Box::new(a.combine(*b, strict).map_err(|c| c.within("[]"))?))
+            }
+            (Map(a), Map(b)) => Map(Box::new(a.combine(*b, strict).map_err(|c| c.within("{}"))?)),
             (Struct(mut a), Struct(b)) => {
                 for (name, shape) in b {
                     match a.iter_mut().find(|(n, _)| *n == name) {
                         Some((_, s)) => {
-                            let inner = join(path, &name);
-                            *s = std::mem::replace(s, Null).merge(shape, merge, &inner)?;
+                            *s = std::mem::replace(s, Null)
+                                .combine(shape, strict)
+                                .map_err(|c| c.within(&name))?;
                         }
                         None => a.push((name, shape)),
                     }
                 }
                 Struct(a)
             }
-            (a, b) => match merge {
-                Merge::Lenient => Json,
-                Merge::Strict => {
-                    return Err(Conflict {
-                        path: path.to_owned(),
-                        left: a.to_string(),
-                        right: b.to_string(),
-                    })
-                }
-            },
+            (_, _) if !strict => Json,
+            (a, b) => {
+                return Err(Conflict {
+                    path: String::new(),
+                    left: a.to_string(),
+                    right: b.to_string(),
+                })
+            }
         })
     }
 
     /// True when every value of `other` fits a column of this shape as it is.
     pub fn holds(&self, other: &Shape) -> bool {
-        self == other
-            || self
-                .clone()
-                .merge(other.clone(), Merge::Strict, "")
-                .is_ok_and(|m| &m == self)
+        self == other || self.clone().merge(other.clone()).is_ok_and(|m| &m == self)
     }
 
     /// A top-level record without the named fields.
@@ -203,14 +218,6 @@ impl Shape {
     }
 }
 
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
-    }
-}
-
 pub(crate) fn item_field(item: &Shape) -> Field {
     Field::new("item", item.data_type(), true)
 }
@@ -233,11 +240,6 @@ pub(crate) fn struct_fields(fields: &[(String, Shape)]) -> Fields {
         .collect()
 }
 
-fn tree_root(tree: &SchemaMut) -> SchemaKey {
-    let _ = tree;
-    SchemaKey::from_idx(0)
-}
-
 /// `None` past `depth` levels: a schema that refers to itself.
 fn of_node(tree: &SchemaMut, key: SchemaKey, depth: usize) -> Option<Shape> {
     let depth = depth.checked_sub(1)?;
@@ -255,9 +257,7 @@ fn of_node(tree: &SchemaMut, key: SchemaKey, depth: usize) -> Option<Shape> {
         RegularType::Union(u) => {
             let mut shape = Shape::Null;
             for &v in &u.variants {
-                shape = shape
-                    .merge(of_node(tree, v, depth)?, Merge::Lenient, "")
-                    .ok()?;
+                shape = shape.union(of_node(tree, v, depth)?);
             }
             shape
         }
@@ -287,7 +287,7 @@ mod tests {
     fn a_union_of_versions_keeps_every_field_and_widens_numbers() {
         let old = record(&[("a", Shape::Int), ("b", Shape::Float)]);
         let new = record(&[("a", Shape::Long), ("c", Shape::Str), ("b", Shape::Double)]);
-        let merged = old.merge(new, Merge::Strict, "").unwrap();
+        let merged = old.merge(new).unwrap();
         assert_eq!(
             merged,
             record(&[("a", Shape::Long), ("b", Shape::Double), ("c", Shape::Str)])
@@ -298,19 +298,24 @@ mod tests {
     fn a_changed_type_is_refused_with_the_field_named() {
         let old = record(&[("candidate", record(&[("magpsf", Shape::Float)]))]);
         let new = record(&[("candidate", record(&[("magpsf", Shape::Str)]))]);
-        let err = old.merge(new, Merge::Strict, "").unwrap_err();
+        let err = old.merge(new).unwrap_err();
         assert_eq!(err.path, "candidate.magpsf");
         assert_eq!((err.left.as_str(), err.right.as_str()), ("float", "string"));
+    }
+
+    #[test]
+    fn a_conflict_inside_a_list_of_records_is_named_by_its_path() {
+        let item = |t: Shape| Shape::List(Box::new(record(&[("magpsf", t)])));
+        let old = record(&[("prv_candidates", item(Shape::Float))]);
+        let new = record(&[("prv_candidates", item(Shape::Bool))]);
+        assert_eq!(old.merge(new).unwrap_err().path, "prv_candidates[].magpsf");
     }
 
     #[test]
     fn documents_with_changing_types_become_json() {
         let a = record(&[("x", Shape::Str)]);
         let b = record(&[("x", Shape::Double)]);
-        assert_eq!(
-            a.merge(b, Merge::Lenient, "").unwrap(),
-            record(&[("x", Shape::Json)])
-        );
+        assert_eq!(a.union(b), record(&[("x", Shape::Json)]));
     }
 
     #[test]
