@@ -1,7 +1,9 @@
 //! `table`: saved alerts into one Parquet, Arrow or CSV file.
 
 use crate::cli::TableArgs;
-use alertstream::table::{AlertReader, ReadReport, TableFormat, TableOptions, TableWriter};
+use alertstream::table::{
+    csv_left_out, AlertReader, ReadReport, TableFormat, TableOptions, TableWriter,
+};
 use alertstream::Decoder;
 use anyhow::{bail, Context};
 use std::io::{BufWriter, Write};
@@ -21,7 +23,10 @@ pub fn table(args: TableArgs) -> anyhow::Result<ExitCode> {
     } else {
         reader.schema()?
     };
-    let left_out = TableWriter::<std::io::Sink>::left_out(&schema, format);
+    let left_out = match format {
+        TableFormat::Csv => csv_left_out(&schema),
+        _ => Vec::new(),
+    };
     if !left_out.is_empty() {
         eprintln!(
             "alertstream: CSV cannot hold {} (lists, maps, bytes): left out; use --lightcurve for the measurements, or Parquet for every column",

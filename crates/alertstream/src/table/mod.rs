@@ -42,4 +42,6 @@ pub use batch::{
 };
 pub use reader::{AlertReader, ReadReport};
 pub use shape::{Conflict, Shape};
-pub use write::{parquet_properties, TableFormat, TableWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS};
+pub use write::{
+    csv_left_out, parquet_properties, TableFormat, TableWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+};

@@ -115,7 +115,6 @@ fn binary_leaves(
 /// Writes record batches of one schema to a file or stream.
 pub struct TableWriter<W: Write + Send> {
     inner: Inner<W>,
-    rows: u64,
 }
 
 enum Inner<W: Write + Send> {
@@ -153,26 +152,13 @@ impl<W: Write + Send> TableWriter<W> {
             ),
             TableFormat::Csv => Inner::Csv {
                 writer: arrow_csv::WriterBuilder::new().with_header(true).build(out),
-                schema: csv_schema(&schema),
+                schema: csv_layout(&schema).0,
             },
         };
-        Ok(TableWriter { inner, rows: 0 })
-    }
-
-    /// Columns that the format leaves out (CSV: lists, maps, binary).
-    pub fn left_out(schema: &Schema, format: TableFormat) -> Vec<String> {
-        if format != TableFormat::Csv {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for f in schema.fields() {
-            left_out_of_csv(f, "", &mut out);
-        }
-        out
+        Ok(TableWriter { inner })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.rows += batch.num_rows() as u64;
         match &mut self.inner {
             Inner::Parquet {
                 writer,
@@ -197,21 +183,6 @@ impl<W: Write + Send> TableWriter<W> {
             Inner::Csv { writer, schema } => writer
                 .write(&flatten_for_csv(batch, schema.clone())?)
                 .map_err(arrow_error("cannot write the CSV")),
-        }
-    }
-
-    /// Rows written so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// Bytes the Parquet writer holds for the row group in progress.
-    pub fn in_memory(&self) -> usize {
-        match &self.inner {
-            Inner::Parquet {
-                writer: Some(w), ..
-            } => w.in_progress_size(),
-            _ => 0,
         }
     }
 
@@ -267,43 +238,37 @@ fn csv_cannot_hold(dt: &DataType) -> bool {
     )
 }
 
-fn left_out_of_csv(f: &Field, prefix: &str, out: &mut Vec<String>) {
+/// A field's CSV columns (records flattened into `parent.child`, timestamps
+/// labelled with the UTC offset), and the names of those CSV cannot hold.
+fn csv_columns(f: &Field, prefix: &str, kept: &mut Vec<Field>, left_out: &mut Vec<String>) {
     let name = format!("{prefix}{}", f.name());
     match f.data_type() {
         DataType::Struct(children) => {
             for c in children {
-                left_out_of_csv(c, &format!("{name}."), out);
+                csv_columns(c, &format!("{name}."), kept, left_out);
             }
         }
-        dt if csv_cannot_hold(dt) => out.push(name),
-        _ => {}
-    }
-}
-
-fn flat_fields(f: &Field, prefix: &str, out: &mut Vec<Field>) {
-    let name = format!("{prefix}{}", f.name());
-    match f.data_type() {
-        DataType::Struct(children) => {
-            for c in children {
-                flat_fields(c, &format!("{name}."), out);
-            }
-        }
-        dt if csv_cannot_hold(dt) => {}
-        DataType::Timestamp(unit, Some(_)) => out.push(Field::new(
+        dt if csv_cannot_hold(dt) => left_out.push(name),
+        DataType::Timestamp(unit, Some(_)) => kept.push(Field::new(
             name,
             DataType::Timestamp(*unit, Some(CSV_UTC.into())),
             true,
         )),
-        dt => out.push(Field::new(name, dt.clone(), true)),
+        dt => kept.push(Field::new(name, dt.clone(), true)),
     }
 }
 
-fn csv_schema(schema: &Schema) -> SchemaRef {
-    let mut fields = Vec::new();
+fn csv_layout(schema: &Schema) -> (SchemaRef, Vec<String>) {
+    let (mut kept, mut left_out) = (Vec::new(), Vec::new());
     for f in schema.fields() {
-        flat_fields(f, "", &mut fields);
+        csv_columns(f, "", &mut kept, &mut left_out);
     }
-    Arc::new(Schema::new(fields))
+    (Arc::new(Schema::new(kept)), left_out)
+}
+
+/// The columns a CSV of `schema` leaves out: lists, maps, bytes.
+pub fn csv_left_out(schema: &Schema) -> Vec<String> {
+    csv_layout(schema).1
 }
 
 fn flat_arrays(array: &ArrayRef, out: &mut Vec<ArrayRef>) {
