@@ -24,6 +24,9 @@ impl Default for Limits {
     }
 }
 
+/// The first bytes of gzip data.
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Inflates `reader`, failing when the result would exceed `limit` bytes.
 pub(crate) fn inflate(mut reader: impl Read, limit: usize, codec: &'static str) -> Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -79,7 +79,7 @@ pub fn save_picture(alert: &Alert, dir: &Path, format: PictureFormat) -> Result<
         .map(|i| crate::sink::sanitize(&i.to_string()))
         .unwrap_or_else(|| "alert".into());
     let path = dir.join(format!("{id}.{}", format.extension()));
-    let tmp = crate::sink::stamps::temporary_beside(&path);
+    let tmp = crate::sink::temporary_beside(&path);
     match format {
         PictureFormat::Png => {
             let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();

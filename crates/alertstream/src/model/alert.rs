@@ -2,7 +2,7 @@
 //! the same facts (who, when, where, how bright, history, cutouts) from ZTF,
 //! Fink, Rubin/LSST (and ELAsTiCC) and ANTARES records.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::format::Format;
 use crate::model::schema::WriterSchema;
 use crate::model::time::Time;
@@ -430,19 +430,7 @@ impl Alert {
         let Some(raw) = self.cutout_raw(kind) else {
             return Ok(None);
         };
-        if !raw.starts_with(&[0x1f, 0x8b]) {
-            return Ok(Some(raw.to_vec()));
-        }
-        let limit = crate::limits::Limits::default().max_inflated;
-        let fits = crate::limits::inflate(flate2::read::GzDecoder::new(raw), limit, "gzip")
-            .map_err(|e| match e {
-                Error::Decompress { codec, reason } => Error::Decompress {
-                    codec,
-                    reason: format!("{} cutout: {reason}", kind.name()),
-                },
-                other => other,
-            })?;
-        Ok(Some(fits))
+        crate::model::stamp::gunzipped(raw, kind).map(|fits| Some(fits.into_owned()))
     }
 
     fn position_source(&self) -> Option<Datum<'_>> {

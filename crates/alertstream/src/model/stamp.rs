@@ -140,9 +140,10 @@ fn cards_of<'a>(cards: impl Iterator<Item = &'a fitsrs::card::Card>) -> Vec<Head
         .collect()
 }
 
-/// The bytes themselves, or inflated when they are gzip data.
-fn gunzipped(bytes: &[u8], kind: Cutout) -> Result<std::borrow::Cow<'_, [u8]>> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+/// A stamp's FITS bytes: as stored, or inflated when they are gzip data
+/// (ZTF), within the inflate limit.
+pub(crate) fn gunzipped(bytes: &[u8], kind: Cutout) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if !bytes.starts_with(&crate::limits::GZIP_MAGIC) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let limit = crate::limits::Limits::default().max_inflated;

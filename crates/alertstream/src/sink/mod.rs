@@ -45,6 +45,25 @@ pub enum SaveFormat {
 
 /// Prefix of files not yet made durable; left over ones are removed at start.
 pub(crate) const TMP_PREFIX: &str = ".alertstream-tmp-";
+
+/// A temporary name in `path`'s folder that no other writer uses: the pid
+/// (so that a later start can tell it is stale), a counter, and the final
+/// name (whose extension some encoders read).
+pub(crate) fn temporary_beside(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(
+        "{}{}-s{n}-{name}",
+        crate::sink::TMP_PREFIX,
+        std::process::id()
+    ))
+}
+
 /// Poison messages are kept raw under this folder.
 pub const QUARANTINE_DIR: &str = "_quarantine";
 

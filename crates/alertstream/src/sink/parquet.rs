@@ -20,7 +20,9 @@
 
 use crate::error::{Error, PoisonMessage, Result};
 use crate::model::alert::{Alert, KafkaMeta};
-use crate::sink::{remove_stale_tmp, sanitize, Batch, FileSink, Layout, SaveFormat, TMP_PREFIX};
+use crate::sink::{
+    remove_stale_tmp, sanitize, temporary_beside, Batch, FileSink, Layout, SaveFormat,
+};
 use crate::table::{parquet_properties, AlertBatchBuilder, Shape, Shapes, TableOptions};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -631,10 +633,9 @@ fn write_files(jobs: mpsc::Receiver<Job>, report: mpsc::Sender<Result<u64>>) {
         .name("alertstream-sync".into())
         .spawn(move || sync_files(closed, sync_report));
     let mut open: HashMap<u64, (PathBuf, ArrowWriter<BufWriter<File>>)> = HashMap::new();
-    let pid = std::process::id();
     for job in jobs {
         let result = match job {
-            Job::Write { id, folder, batch } => write_batch(&mut open, id, &folder, batch, pid),
+            Job::Write { id, folder, batch } => write_batch(&mut open, id, &folder, batch),
             Job::Roll {
                 files,
                 quarantine,
@@ -692,13 +693,12 @@ fn write_batch(
     id: u64,
     folder: &Path,
     batch: RecordBatch,
-    pid: u32,
 ) -> Result<()> {
     let (tmp, writer) = match open.entry(id) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => {
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
-            let tmp = folder.join(format!("{TMP_PREFIX}{pid}-p{id}"));
+            let tmp = temporary_beside(&folder.join(format!("{id}.parquet")));
             let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
             let schema = batch.schema();
             let writer = ArrowWriter::try_new(

@@ -23,7 +23,7 @@ pub fn save_stamps(alert: &Alert, dir: &Path, gzip: bool) -> Result<Vec<PathBuf>
         let Some(raw) = alert.cutout_raw(kind) else {
             continue;
         };
-        let shipped_gzip = raw.starts_with(&[0x1f, 0x8b]);
+        let shipped_gzip = raw.starts_with(&crate::limits::GZIP_MAGIC);
         let bytes = match (gzip, shipped_gzip) {
             (true, true) => raw.to_vec(),
             (true, false) => gzip_bytes(raw).map_err(|e| Error::io(dir, e))?,
@@ -46,25 +46,7 @@ fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Writes `bytes` under a temporary name unique to this process and call,
 /// then renames it to `path` (two threads may write the same name).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temporary_beside(path);
+    let tmp = crate::sink::temporary_beside(path);
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-/// A temporary name in `path`'s folder that no other writer uses: the pid
-/// (so that a later start can tell it is stale), a counter, and the final
-/// name (whose extension some encoders read).
-pub(crate) fn temporary_beside(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(
-        "{}{}-s{n}-{name}",
-        crate::sink::TMP_PREFIX,
-        std::process::id()
-    ))
 }

@@ -80,8 +80,6 @@ pub fn parquet_properties(first: &RecordBatch) -> WriterProperties {
     builder.build()
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
 /// Paths of the binary columns reached through records (not lists), and
 /// whether their first value is gzip data.
 fn binary_leaves(
@@ -97,7 +95,7 @@ fn binary_leaves(
                 .as_any()
                 .downcast_ref::<arrow_array::BinaryArray>()
                 .and_then(|b| b.iter().flatten().next())
-                .is_some_and(|v| v.starts_with(&GZIP_MAGIC));
+                .is_some_and(|v| v.starts_with(&crate::limits::GZIP_MAGIC));
             out.push((prefix.clone(), gzipped));
         }
         DataType::Struct(children) => {
