@@ -26,6 +26,7 @@ use crate::sink::{
 use crate::table::{parquet_properties, AlertBatchBuilder, Shape, Shapes, TableOptions};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::BufWriter;
@@ -127,6 +128,33 @@ struct Range {
     folder: PathBuf,
 }
 
+/// The durable files of one Kafka partition, and the highest offset they
+/// hold: an alert past it (every alert, once the stream runs) is new
+/// without looking at the files one by one.
+#[derive(Debug, Default)]
+struct OnDisk {
+    ranges: Vec<Range>,
+    highest: i64,
+}
+
+impl OnDisk {
+    fn add(&mut self, range: Range) {
+        self.highest = self.highest.max(range.last);
+        self.ranges.push(range);
+    }
+
+    fn holds(&self, offset: i64, folder: &Path) -> bool {
+        offset <= self.highest
+            && self
+                .ranges
+                .iter()
+                .any(|r| r.folder == folder && (r.first..=r.last).contains(&offset))
+    }
+}
+
+/// A topic and partition.
+type Stream = (String, i32);
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct FileKey {
     topic: String,
@@ -137,6 +165,8 @@ struct FileKey {
 /// A file of the roll in progress.
 struct OpenFile {
     id: u64,
+    /// Where it is written: `dir` and the partition folder.
+    folder: PathBuf,
     first: i64,
     last: i64,
     rows: u64,
@@ -170,9 +200,9 @@ pub struct ParquetSink<T> {
     shapes: Shapes,
     /// Offsets on disk, per topic and partition (found at start, then added
     /// at each roll).
-    on_disk: HashMap<(String, i32), Vec<Range>>,
+    on_disk: HashMap<Stream, OnDisk>,
     /// Offsets in the roll in progress, per topic and partition.
-    in_roll: HashMap<(String, i32), (i64, i64)>,
+    in_roll: HashMap<Stream, (i64, i64)>,
     files: HashMap<FileKey, OpenFile>,
     roll_started: Option<Instant>,
     next_id: u64,
@@ -245,13 +275,14 @@ impl<T> ParquetSink<T> {
         self.taken += 1;
         self.unsealed += 1;
         let folder = self.folder_of(alert, meta);
-        if self.already_taken(meta, &folder) {
+        let stream: Stream = (meta.topic.clone(), meta.partition);
+        if self.already_taken(&stream, meta.offset, &folder) {
             self.skipped += 1;
             return Ok(());
         }
         let shape = self.shapes.of(alert, &self.table)?;
         let key = FileKey {
-            topic: meta.topic.clone(),
+            topic: stream.0.clone(),
             partition: meta.partition,
             folder,
         };
@@ -260,24 +291,30 @@ impl<T> ParquetSink<T> {
             self.roll(self.taken - 1)?;
         }
         self.roll_started.get_or_insert_with(Instant::now);
-        let span = self
-            .in_roll
-            .entry((meta.topic.clone(), meta.partition))
-            .or_insert((meta.offset, meta.offset));
-        span.1 = meta.offset;
-        let id = &mut self.next_id;
-        let file = self.files.entry(key.clone()).or_insert_with(|| {
-            *id += 1;
-            OpenFile {
-                id: *id,
-                first: meta.offset,
-                last: meta.offset,
-                rows: 0,
-                shape: shape.clone(),
-                builder: None,
-                waiting: Vec::new(),
+        match self.in_roll.get_mut(&stream) {
+            Some(span) => span.1 = meta.offset,
+            None => {
+                self.in_roll.insert(stream, (meta.offset, meta.offset));
             }
-        });
+        }
+        let next_id = &mut self.next_id;
+        let file = match self.files.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                *next_id += 1;
+                let folder = self.dir.join(&e.key().folder);
+                e.insert(OpenFile {
+                    id: *next_id,
+                    folder,
+                    first: meta.offset,
+                    last: meta.offset,
+                    rows: 0,
+                    shape: shape.clone(),
+                    builder: None,
+                    waiting: Vec::new(),
+                })
+            }
+        };
         file.last = meta.offset;
         file.rows += 1;
         if alert.schema().is_none() {
@@ -294,8 +331,7 @@ impl<T> ParquetSink<T> {
         }
         let full = file.builder.as_ref().map_or(0, |b| b.len()) + file.waiting.len() >= BATCH_ROWS;
         if full {
-            let folder = self.dir.join(&key.folder);
-            let id = file.id;
+            let (id, folder) = (file.id, file.folder.clone());
             if let Some(batch) = flush(file, &self.table)? {
                 self.send(Job::Write { id, folder, batch })?;
             }
@@ -393,20 +429,19 @@ impl<T> ParquetSink<T> {
         let mut closing = Vec::new();
         let files: Vec<(FileKey, OpenFile)> = self.files.drain().collect();
         for (key, mut file) in files {
-            let folder = self.dir.join(&key.folder);
             if let Some(batch) = flush(&mut file, &self.table)? {
                 self.send(Job::Write {
                     id: file.id,
-                    folder: folder.clone(),
+                    folder: file.folder.clone(),
                     batch,
                 })?;
             }
             let name = format!("{}-{}-{}.parquet", key.partition, file.first, file.last);
-            closing.push((file.id, folder.join(name)));
+            closing.push((file.id, file.folder.join(name)));
             self.on_disk
                 .entry((key.topic, key.partition))
                 .or_default()
-                .push(Range {
+                .add(Range {
                     first: file.first,
                     last: file.last,
                     folder: key.folder,
@@ -470,18 +505,16 @@ impl<T> ParquetSink<T> {
 
     /// True when the offset is already in a durable file of its folder, or
     /// in the roll in progress (delivered again after a rebalance).
-    fn already_taken(&self, meta: &KafkaMeta, folder: &Path) -> bool {
-        let key = (meta.topic.clone(), meta.partition);
-        if let Some(&(first, last)) = self.in_roll.get(&key) {
-            if (first..=last).contains(&meta.offset) {
-                return true;
-            }
-        }
-        self.on_disk.get(&key).is_some_and(|ranges| {
-            ranges
-                .iter()
-                .any(|r| r.folder == folder && (r.first..=r.last).contains(&meta.offset))
-        })
+    fn already_taken(&self, stream: &Stream, offset: i64, folder: &Path) -> bool {
+        let in_roll = self
+            .in_roll
+            .get(stream)
+            .is_some_and(|&(first, last)| (first..=last).contains(&offset));
+        in_roll
+            || self
+                .on_disk
+                .get(stream)
+                .is_some_and(|d| d.holds(offset, folder))
     }
 }
 
@@ -576,8 +609,8 @@ fn parse_name(name: &str) -> Option<(i32, i64, i64)> {
 }
 
 /// The offsets that the Parquet files under `dir` hold, from their names.
-fn files_on_disk(dir: &Path) -> Result<HashMap<(String, i32), Vec<Range>>> {
-    let mut found: HashMap<(String, i32), Vec<Range>> = HashMap::new();
+fn files_on_disk(dir: &Path) -> Result<HashMap<Stream, OnDisk>> {
+    let mut found: HashMap<Stream, OnDisk> = HashMap::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
         let entries = std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))?;
@@ -602,7 +635,7 @@ fn files_on_disk(dir: &Path) -> Result<HashMap<(String, i32), Vec<Range>>> {
             };
             let top = top.as_os_str().to_string_lossy();
             let topic = top.strip_prefix("topic=").unwrap_or(&top).to_owned();
-            found.entry((topic, partition)).or_default().push(Range {
+            found.entry((topic, partition)).or_default().add(Range {
                 first,
                 last,
                 folder: relative.to_path_buf(),
