@@ -359,54 +359,6 @@ impl Alert {
         }
     }
 
-    /// Previous observations of the object carried by the alert (ZTF
-    /// `prv_candidates` with upper limits, Rubin `prvDiaSources`, ANTARES
-    /// `alert_history`), oldest first as the survey sent them.
-    pub fn light_curve(&self) -> Vec<Point> {
-        let r = self.record();
-        match self.survey() {
-            Survey::Ztf => r
-                .get("prv_candidates")
-                .into_iter()
-                .flat_map(|p| p.items())
-                .map(|c| Point {
-                    time: ztf_time(c),
-                    band: ztf_band(c),
-                    brightness: ztf_magnitude(c),
-                    upper_limit: c.get("diffmaglim").and_then(|d| d.as_f64()),
-                })
-                .collect(),
-            Survey::Rubin => r
-                .get("prvDiaSources")
-                .into_iter()
-                .flat_map(|p| p.items())
-                .map(|s| Point {
-                    time: rubin_time(s),
-                    band: rubin_band(s),
-                    brightness: rubin_flux(s),
-                    upper_limit: None,
-                })
-                .collect(),
-            Survey::Antares => {
-                let current = self.alert_id();
-                r.get("alert_history")
-                    .into_iter()
-                    .flat_map(|h| h.items())
-                    .filter(|a| a.get("alert_id").and_then(id_of) != current)
-                    .map(|a| Point {
-                        time: a.get("mjd").and_then(|m| m.as_f64()).map(Time::mjd_utc),
-                        band: a
-                            .path(&["properties", "ztf_fid"])
-                            .and_then(ztf_band_from_fid),
-                        brightness: antares_magnitude(a),
-                        upper_limit: None,
-                    })
-                    .collect()
-            }
-            Survey::Unknown => Vec::new(),
-        }
-    }
-
     /// How many earlier detections (not upper limits) the alert carries.
     pub fn previous_detections(&self) -> usize {
         self.light_curve()

@@ -5,8 +5,8 @@
 //! `alert_history` of a locus.
 
 use crate::model::alert::{
-    antares_magnitude, antares_shape, rubin_band, rubin_flux, rubin_time, ztf_band,
-    ztf_band_from_fid, ztf_magnitude, ztf_time, Alert, AntaresShape, Brightness, Survey,
+    antares_magnitude, rubin_band, rubin_flux, rubin_time, ztf_band, ztf_band_from_fid,
+    ztf_magnitude, ztf_time, Alert, Brightness, Point, Survey,
 };
 use crate::model::time::Time;
 use crate::model::value::Datum;
@@ -129,13 +129,47 @@ impl Alert {
                         .map(|s| rubin_measurement(s, Source::PrvDiaForcedSources)),
                 )
                 .collect(),
-            Survey::Antares => match antares_shape(r) {
-                Some(AntaresShape::Alert(_)) => {
-                    items("alert_history").map(antares_measurement).collect()
-                }
-                _ => Vec::new(),
-            },
+            Survey::Antares => items("alert_history").map(antares_measurement).collect(),
             Survey::Unknown => Vec::new(),
+        }
+    }
+}
+
+impl Alert {
+    /// Previous observations of the object carried by the alert (ZTF
+    /// `prv_candidates` with upper limits, Rubin `prvDiaSources`, ANTARES
+    /// `alert_history` without this alert), oldest first as the survey sent
+    /// them: [`Alert::measurements`] without this alert's own and without
+    /// forced photometry.
+    pub fn light_curve(&self) -> Vec<Point> {
+        let now = self.time();
+        self.measurements()
+            .into_iter()
+            .filter(|m| match m.source {
+                Source::PrvCandidates | Source::PrvDiaSources => true,
+                Source::AlertHistory => m.time != now,
+                _ => false,
+            })
+            .map(Point::from)
+            .collect()
+    }
+}
+
+impl From<Measurement> for Point {
+    fn from(m: Measurement) -> Point {
+        let magnitude = m.mag.map(|mag| Brightness::Magnitude {
+            mag,
+            err: m.mag_err,
+        });
+        let flux = m.flux_njy.map(|flux| Brightness::FluxNjy {
+            flux,
+            err: m.flux_err_njy,
+        });
+        Point {
+            time: m.time,
+            band: m.band,
+            brightness: magnitude.or(flux),
+            upper_limit: m.upper_limit,
         }
     }
 }
