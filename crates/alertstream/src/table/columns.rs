@@ -167,26 +167,26 @@ impl Column {
                 b.append_value(String::from_utf8_lossy(scratch));
             }
             Column::List(l) => {
+                if !matches!(value, Value::Array(_)) {
+                    return Err(misfit(value, "list"));
+                }
                 let mut n = 0;
                 for item in d.items() {
                     l.items.append(item)?;
                     n += 1;
                 }
-                if !matches!(value, Value::Array(_)) {
-                    return Err(misfit(value, "list"));
-                }
                 push_offset(&mut l.offsets, n)?;
                 l.nulls.append_non_null();
             }
             Column::Map(m) => {
+                if !matches!(value, Value::Map(_)) {
+                    return Err(misfit(value, "map"));
+                }
                 let mut n = 0;
                 for (key, v) in d.entries() {
                     m.keys.append_value(key);
                     m.values.append(v)?;
                     n += 1;
-                }
-                if !matches!(value, Value::Map(_)) {
-                    return Err(misfit(value, "map"));
                 }
                 push_offset(&mut m.offsets, n)?;
                 m.nulls.append_non_null();
