@@ -4,11 +4,11 @@
 
 use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
 use alertstream::kafka::consumer::topic_list;
-use alertstream::kafka::{Checkpoint, Consumer, ConsumerConfig, Start};
+use alertstream::kafka::{Consumer, ConsumerConfig, Start};
 use alertstream::model::view::display_line;
-use alertstream::pipeline::{Both, Handler, Options, Pipeline, Progress, Saver, Sink, Stats};
-use alertstream::sink::parquet::{ParquetOptions, ParquetSink, PartitionBy};
-use alertstream::sink::{FileSink, Layout, SaveFormat};
+use alertstream::pipeline::{Both, Handler, Options, Pipeline, Progress, Sink, Stats, Storage};
+use alertstream::sink::parquet::{ParquetOptions, PartitionBy};
+use alertstream::sink::{Layout, SaveFormat};
 use alertstream::{Alert, Error};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
@@ -106,22 +106,38 @@ fn parquet_options(args: &ConsumeArgs) -> anyhow::Result<ParquetOptions> {
 /// Where alerts go: printed lines, files, or both.
 pub fn sink(display: bool, save: Option<Saving>) -> anyhow::Result<Box<dyn Sink>> {
     let display = display.then(display_handler);
-    let saver: Option<Box<dyn Sink>> = match save {
-        Some(s) if matches!(s.format, SaveFormatArg::Parquet) => Some(Box::new(
-            ParquetSink::<Checkpoint>::open(&s.dir, s.parquet)
+    let saver = match save {
+        Some(s) => Some(
+            storage(&s)
+                .open(&s.dir)
                 .with_context(|| format!("cannot save to {}", s.dir.display()))?,
-        )),
-        Some(s) => Some(Box::new(
-            Saver::spawn(open_files(&s.dir, s.layout, s.format)?).context("cannot start saving")?,
-        )),
+        ),
         None => None,
     };
     Ok(match (display, saver) {
         (Some(display), Some(saver)) => Box::new(Both::new(saver, display)),
         (Some(display), None) => Box::new(display),
-        (None, Some(saver)) => Box::new(saver),
+        (None, Some(saver)) => saver,
         (None, None) => Box::new(Handler::new(|_: &Alert| Ok(()))),
     })
+}
+
+fn storage(s: &Saving) -> Storage {
+    let layout = match s.layout {
+        LayoutArg::Fink => Layout::Fink,
+        LayoutArg::Topic => Layout::Topic,
+    };
+    match s.format {
+        SaveFormatArg::Parquet => Storage::Parquet(s.parquet.clone()),
+        SaveFormatArg::Json => Storage::Files {
+            layout,
+            format: SaveFormat::Json,
+        },
+        SaveFormatArg::Avro => Storage::Files {
+            layout,
+            format: SaveFormat::Avro,
+        },
+    }
 }
 
 /// Prints one line per alert on stdout; an alert counts as handled once
@@ -159,18 +175,6 @@ pub fn stream(
         eprint!("\r\x1b[K");
     }
     Ok(stats?)
-}
-
-fn open_files(dir: &PathBuf, layout: LayoutArg, format: SaveFormatArg) -> anyhow::Result<FileSink> {
-    let layout = match layout {
-        LayoutArg::Fink => Layout::Fink,
-        LayoutArg::Topic => Layout::Topic,
-    };
-    let format = match format {
-        SaveFormatArg::Json => SaveFormat::Json,
-        SaveFormatArg::Avro | SaveFormatArg::Parquet => SaveFormat::Avro,
-    };
-    FileSink::new(dir, layout, format).with_context(|| format!("cannot save to {}", dir.display()))
 }
 
 pub fn report(stats: &Stats, saved: Option<&PathBuf>) {

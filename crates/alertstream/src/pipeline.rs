@@ -224,6 +224,37 @@ impl Sink for crate::sink::parquet::ParquetSink<Checkpoint> {
     }
 }
 
+/// Where and how a run keeps its alerts: the durable sinks by name, for
+/// the command line and the Python package.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Storage {
+    /// One file per alert ([`Saver`] over a [`FileSink`]).
+    Files {
+        layout: crate::sink::Layout,
+        format: crate::sink::SaveFormat,
+    },
+    /// Rolling Parquet files ([`crate::sink::parquet::ParquetSink`]).
+    #[cfg(feature = "table")]
+    Parquet(crate::sink::parquet::ParquetOptions),
+}
+
+impl Storage {
+    /// Opens the sink that keeps alerts under `dir` (created when missing;
+    /// what an interrupted run left half-written is cleaned or completed).
+    pub fn open(&self, dir: &std::path::Path) -> Result<Box<dyn Sink>> {
+        Ok(match self {
+            Storage::Files { layout, format } => {
+                Box::new(Saver::spawn(FileSink::new(dir, *layout, *format)?)?)
+            }
+            #[cfg(feature = "table")]
+            Storage::Parquet(options) => Box::new(
+                crate::sink::parquet::ParquetSink::<Checkpoint>::open(dir, options.clone())?,
+            ),
+        })
+    }
+}
+
 /// Two sinks fed the same alerts; a batch is safe once both say so.
 pub struct Both<A, B> {
     first: A,

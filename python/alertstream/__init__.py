@@ -1,0 +1,135 @@
+"""alertstream: receive, look at and keep the alerts of astronomical alert
+brokers (ZTF, Fink, Rubin/LSST, ANTARES) from Python, over a Rust core.
+
+The native API:
+
+>>> import alertstream
+>>> with alertstream.Consumer(["ztf_public"], group="me", servers="localhost:9092") as consumer:  # doctest: +SKIP
+...     for alert in consumer:
+...         print(alert.object_id, alert["candidate"]["magpsf"])
+...         consumer.commit()  # processed: not delivered again
+
+Saved alerts as a table:
+
+>>> df = alertstream.AlertReader("alertDB/").to_pandas()  # doctest: +SKIP
+
+And the shapes the seeds' users know: ``AlertConsumer`` (fink-client) and
+``StreamingClient`` (antares-client).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, Optional, Sequence, Union
+
+from . import _native
+from ._native import (
+    Alert,
+    AlertstreamError,
+    AuthenticationError,
+    BrokerError,
+    Consumer,
+    Cutout,
+    DecodeError,
+    PoisonMessageError,
+    TableError,
+    read_alerts,
+)
+
+__version__ = _native.__version__
+
+__all__ = [
+    "Alert",
+    "AlertConsumer",
+    "AlertReader",
+    "AlertstreamError",
+    "AuthenticationError",
+    "BrokerError",
+    "Consumer",
+    "Cutout",
+    "DecodeError",
+    "PoisonMessageError",
+    "StreamingClient",
+    "TableError",
+    "read_alerts",
+    "read_lightcurves",
+]
+
+PathArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+
+#: Columns the library adds to a table that fink-client's reader has not.
+_ADDED_COLUMNS = ("time_utc",)
+
+
+class AlertReader(_native.AlertReader):
+    """Saved alerts as a table, a list of dicts or ``Alert`` objects.
+
+    fink-client's ``AlertReader`` with the same methods and results, decoded
+    in Rust on every core. ``path`` is a file, a folder (read recursively) or
+    a list of them, in any format alertstream reads (ZTF and Fink Avro,
+    Rubin, ANTARES BSON); mixed schema versions make one table.
+
+    >>> r = AlertReader("alertDB/")                      # doctest: +SKIP
+    >>> df = r.to_pandas()                               # doctest: +SKIP
+    >>> df["candidate"].str["magpsf"]                    # doctest: +SKIP
+    """
+
+    def to_pandas(self, *, cutouts: bool = True, skip_errors: bool = False):
+        """The alerts as a ``pandas.DataFrame``, one row per alert, with the
+        columns of fink-client's ``to_pandas()``: one per top-level field, a
+        record as a dict, an array as a list (of dicts), bytes as bytes.
+        ``cutouts=False`` leaves the image stamps out (much smaller)."""
+        table = self.to_arrow(cutouts=cutouts, skip_errors=skip_errors)
+        table = table.drop_columns([c for c in _ADDED_COLUMNS if c in table.column_names])
+        df = table.to_pandas()
+        # pyarrow gives list columns as numpy arrays: make them the lists
+        # fink-client's (and fastavro's) records hold.
+        for name, column in zip(table.column_names, table.columns):
+            if _is_list(column.type):
+                df[name] = [None if v is None else list(v) for v in df[name]]
+        return df
+
+    def to_polars(self, *, cutouts: bool = True, skip_errors: bool = False):
+        """The alerts as a ``polars.DataFrame`` (records as structs, arrays
+        as lists, plus ``time_utc``)."""
+        import polars
+
+        return polars.from_arrow(self.to_arrow(cutouts=cutouts, skip_errors=skip_errors))
+
+    def to_iterator(self, *, skip_errors: bool = False) -> Iterator[dict]:
+        """The alerts as dicts, one after the other (fink-client's ``to_iterator``)."""
+        return iter(self.to_list(skip_errors=skip_errors))
+
+
+def _is_list(arrow_type) -> bool:
+    import pyarrow
+
+    return pyarrow.types.is_list(arrow_type) or pyarrow.types.is_large_list(arrow_type)
+
+
+def read_lightcurves(path: PathArg, *, to: str = "pandas", skip_errors: bool = False, **reader: Any):
+    """The light curves of saved alerts: one row per measurement
+    (detections, upper limits, forced photometry), each measurement of an
+    object once, whatever the survey.
+
+    Columns: ``object_id``, ``alert_id``, ``survey``, ``source``, ``kind``
+    (detection / upper_limit / forced), ``measurement_id``, ``time``,
+    ``time_scale``, ``time_utc``, ``band`` (g, r, i...), ``mag``, ``mag_err``,
+    ``flux_njy``, ``flux_err_njy``, ``upper_limit``, ``ra``, ``dec``.
+
+    ``to``: "pandas" (default), "arrow" or "polars". Further keywords go to
+    ``AlertReader`` (``format``, ``schema``, ``schema_dir``).
+    """
+    if to not in ("pandas", "arrow", "polars"):
+        raise ValueError(f"to must be 'pandas', 'arrow' or 'polars', not {to!r}")
+    table = AlertReader(path, **reader).lightcurves(skip_errors=skip_errors)
+    if to == "arrow":
+        return table
+    if to == "polars":
+        import polars
+
+        return polars.from_arrow(table)
+    return table.to_pandas()
+
+
+from ._compat import AlertConsumer, StreamingClient  # noqa: E402

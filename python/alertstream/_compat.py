@@ -1,0 +1,185 @@
+"""The consumer shapes of fink-client and antares-client, over alertstream's
+native ``Consumer``: the same constructor arguments and return values, the
+decoding done in Rust.
+
+Both commit at-least-once: the alerts returned by a call count as processed
+when the next call (or ``close()``) is made, and only then are their offsets
+committed. A crash while handling an alert delivers it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+from ._native import Alert, Consumer
+
+#: fink-client's default servers when the config names none.
+FINK_DEFAULT_SERVERS = "localhost:9093,localhost:9094,localhost:9095"
+#: ANTARES's public Kafka endpoint and the prefix of its topics.
+ANTARES_SERVERS = "kafka.antares.noirlab.edu:9092"
+ANTARES_TOPIC_PREFIX = "client."
+
+#: Keys of fink-client's config dict that are not librdkafka properties.
+_FINK_KEYS = {"username", "password", "group_id", "group.id", "bootstrap.servers",
+              "sasl.username", "sasl.password"}
+
+
+def _topic_list(topics: Union[str, Sequence[str]]) -> List[str]:
+    return [topics] if isinstance(topics, str) else list(topics)
+
+
+class AlertConsumer:
+    """fink-client's ``AlertConsumer``, decoded in Rust.
+
+    >>> config = {"bootstrap.servers": "localhost:9092", "group.id": "me"}
+    >>> with AlertConsumer(["fink_sn_candidates_ztf"], config) as consumer:  # doctest: +SKIP
+    ...     topic, alert, key = consumer.poll(timeout=5)
+    ...     if alert is not None:
+    ...         print(alert["objectId"], alert["candidate"]["magpsf"])
+
+    ``config`` is fink-client's dict: ``bootstrap.servers``, ``group.id``
+    (or ``group_id``, as older versions spell it), ``username`` and
+    ``password`` (SASL SCRAM-SHA-512 when both are given), and any librdkafka
+    property. ``survey`` ("ztf" or "lsst") may be left out: each message's
+    format is detected. ``schema_path`` is the writer schema for messages
+    whose key holds none.
+
+    Differences from fink-client: offsets are committed when the next
+    ``poll``/``consume`` (or ``close``) is called, not every 5 s in the
+    background (so an alert is never committed before its handling ends);
+    an undecodable message raises ``PoisonMessageError`` (a subclass of
+    ``alertstream.AlertstreamError``) naming its topic, partition and
+    offset, and the next poll goes on after it.
+    """
+
+    def __init__(self, topics: Sequence[str], config: Dict[str, Any], survey: Optional[str] = None,
+                 schema_path: Optional[str] = None, dump_schema: bool = False, on_assign: Any = None,
+                 **native: Any) -> None:
+        if survey is not None and survey not in ("ztf", "lsst"):
+            raise ValueError(f"survey must be 'ztf' or 'lsst' (or left out), not {survey!r}")
+        if on_assign is not None:
+            raise NotImplementedError("on_assign is not supported: use alertstream.Consumer(start=...) "
+                                      "or `alertstream reset` to choose where a group starts")
+        group = config.get("group.id", config.get("group_id"))
+        if group is None:
+            raise ValueError("config needs 'group.id' (or 'group_id'): the consumer group to read with")
+        username = config.get("username", config.get("sasl.username"))
+        password = config.get("password", config.get("sasl.password"))
+        sasl = username is not None and password is not None
+        properties = {k: v for k, v in config.items() if k not in _FINK_KEYS}
+        properties.setdefault("security.protocol", "SASL_PLAINTEXT" if sasl else "PLAINTEXT")
+        self.survey = survey
+        self.schema_path = schema_path
+        self._consumer = Consumer(
+            _topic_list(topics), str(group), config.get("bootstrap.servers", FINK_DEFAULT_SERVERS),
+            username=username if sasl else None, password=password if sasl else None,
+            protocol=properties.pop("security.protocol"),
+            mechanism=properties.pop("sasl.mechanism", "SCRAM-SHA-512"),
+            config=properties, schema=schema_path, **native)
+
+    def __enter__(self) -> "AlertConsumer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @staticmethod
+    def _triple(alert: Alert) -> Tuple[str, dict, str]:
+        key = alert.key
+        return alert.topic, alert.to_dict(), "" if key is None else key.decode("utf8", "replace")
+
+    def poll(self, timeout: float = -1) -> Tuple[Optional[str], Optional[dict], Optional[str]]:
+        """The next alert as ``(topic, alert, key)``: the record as a dict
+        (as fastavro gives it), the message key as text (Fink: the schema).
+        ``(None, None, None)`` when none came within ``timeout`` seconds
+        (negative: no limit)."""
+        self._consumer.commit()
+        alert = self._consumer.poll(timeout)
+        if alert is None:
+            return None, None, None
+        return self._triple(alert)
+
+    def consume(self, num_alerts: int = 1, timeout: float = -1) -> List[Tuple[str, dict, str]]:
+        """Up to ``num_alerts`` alerts as ``(topic, alert, key)`` tuples, waiting
+        at most ``timeout`` seconds; an empty list when none came."""
+        self._consumer.commit()
+        return [self._triple(a) for a in self._consumer.consume(num_alerts, timeout)]
+
+    def close(self) -> None:
+        """Commits what was handed out and leaves the group."""
+        if not self._consumer.closed:
+            self._consumer.commit()
+            self._consumer.close()
+
+    @property
+    def consumer(self) -> Consumer:
+        """The native ``alertstream.Consumer`` underneath."""
+        return self._consumer
+
+
+class StreamingClient:
+    """antares-client's ``StreamingClient``, decoded in Rust.
+
+    >>> with StreamingClient(["extragalactic_staging"], api_key="...", api_secret="...",
+    ...                      group="me") as client:  # doctest: +SKIP
+    ...     for topic, locus in client.iter():
+    ...         print(topic, locus.object_id, locus.ra, locus.dec, locus["properties"])
+
+    Connects to ANTARES (``kafka.antares.noirlab.edu:9092``, SASL PLAIN over
+    TLS; topics are served as ``client.<topic>``). ``ssl_ca_location`` is the
+    CA file antares-client ships (``antares_client/certificates/kafka-ca.pem``)
+    when the system's CAs do not verify the broker. ``servers``, ``protocol``
+    and ``config`` override the preset (e.g. a local broker).
+
+    Differences from antares-client: the locus is an ``alertstream.Alert``
+    (``locus.object_id`` is the locus id; ``locus["properties"]``,
+    ``locus["alert_history"]``… as in the BSON document; ``to_dict()`` gives
+    all of it), not an ``antares_client.models.Locus``. Offsets are committed
+    when the next locus is asked for.
+    """
+
+    def __init__(self, topics: Sequence[str], api_key: str, api_secret: str, group: Optional[str] = None,
+                 *, ssl_ca_location: Optional[str] = None, servers: str = ANTARES_SERVERS,
+                 protocol: str = "SASL_SSL", topic_prefix: str = ANTARES_TOPIC_PREFIX, **native: Any) -> None:
+        self._prefix = topic_prefix
+        topics = [t if t.startswith(topic_prefix) else topic_prefix + t for t in _topic_list(topics)]
+        self._consumer = Consumer(
+            topics, group or f"{api_key}-alertstream", servers, username=api_key, password=api_secret,
+            protocol=protocol, mechanism="PLAIN", ssl_ca_location=ssl_ca_location, **native)
+
+    def __enter__(self) -> "StreamingClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _pair(self, alert: Alert) -> Tuple[str, Alert]:
+        topic = alert.topic or ""
+        return (topic[len(self._prefix):] if topic.startswith(self._prefix) else topic), alert
+
+    def poll(self, timeout: float = 10) -> Tuple[Optional[str], Optional[Alert]]:
+        """The next ``(topic, locus)``, or ``(None, None)`` after ``timeout`` seconds."""
+        self._consumer.commit()
+        alert = self._consumer.poll(timeout)
+        return (None, None) if alert is None else self._pair(alert)
+
+    def iter(self, num_alerts: Optional[int] = None) -> Iterator[Tuple[str, Alert]]:
+        """``(topic, locus)`` pairs as they come, without end (or ``num_alerts`` of them)."""
+        seen = 0
+        while num_alerts is None or seen < num_alerts:
+            self._consumer.commit()
+            alert = self._consumer.poll(None)
+            if alert is not None:
+                seen += 1
+                yield self._pair(alert)
+
+    def close(self) -> None:
+        """Commits what was handed out and leaves the group."""
+        if not self._consumer.closed:
+            self._consumer.commit()
+            self._consumer.close()
+
+    @property
+    def consumer(self) -> Consumer:
+        """The native ``alertstream.Consumer`` underneath."""
+        return self._consumer

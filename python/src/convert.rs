@@ -1,0 +1,79 @@
+//! Decoded values as the Python objects fastavro gives for the same record:
+//! records and maps are dicts (fields in schema order), arrays lists, unions
+//! their branch's value, enums their symbol, bytes `bytes`, 64-bit integers
+//! exact `int`s, floats `float`.
+
+use alertstream::model::alert::Id;
+use alertstream::{Datum, Value};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+/// Nesting deeper than this is refused rather than recursed into (the
+/// decoder's limit is lower; this guards the Python stack).
+const MAX_DEPTH: usize = 64;
+
+/// The Python object for a decoded value.
+pub fn to_py<'py>(py: Python<'py>, datum: Datum<'_>) -> PyResult<Bound<'py, PyAny>> {
+    convert(py, datum, 0)
+}
+
+fn convert<'py>(py: Python<'py>, datum: Datum<'_>, depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!(
+            "value nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(match datum.value() {
+        Value::Null => py.None().into_bound(py),
+        Value::Boolean(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Long(i) => i.into_pyobject(py)?.into_any(),
+        // fastavro widens a float to a Python float the same way.
+        Value::Float(f) => f64::from(f).into_pyobject(py)?.into_any(),
+        Value::Double(f) => f.into_pyobject(py)?.into_any(),
+        Value::Bytes(_) | Value::Fixed(_) => {
+            PyBytes::new(py, datum.as_bytes().unwrap_or_default()).into_any()
+        }
+        Value::String(_) | Value::Enum { .. } => text(py, datum)?.into_any(),
+        Value::Array(_) => {
+            let list = PyList::empty(py);
+            for item in datum.items() {
+                list.append(convert(py, item, depth + 1)?)?;
+            }
+            list.into_any()
+        }
+        Value::Map(_) => {
+            let dict = PyDict::new(py);
+            for (key, value) in datum.entries() {
+                dict.set_item(key, convert(py, value, depth + 1)?)?;
+            }
+            dict.into_any()
+        }
+        Value::Record { .. } => {
+            let dict = PyDict::new(py);
+            for (name, value) in datum.fields() {
+                dict.set_item(name, convert(py, value, depth + 1)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+fn text<'py>(py: Python<'py>, datum: Datum<'_>) -> PyResult<Bound<'py, PyString>> {
+    match datum.as_str() {
+        Some(s) => Ok(PyString::new(py, s)),
+        None => Err(PyValueError::new_err(
+            "a string field is not valid UTF-8 (or an enum symbol is out of range)",
+        )),
+    }
+}
+
+/// An identifier as a Python `int` or `str`.
+pub fn id_to_py<'py>(py: Python<'py>, id: Option<Id>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match id {
+        None => py.None().into_bound(py),
+        Some(Id::Int(i)) => i.into_pyobject(py)?.into_any(),
+        Some(Id::Text(s)) => PyString::new(py, &s).into_any(),
+    })
+}

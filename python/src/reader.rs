@@ -1,0 +1,247 @@
+//! `AlertReader`: saved alerts (files or folders, any format) as a
+//! `pyarrow.Table` built by the library's table module and handed over
+//! through the Arrow C data interface (no copy of the columns), as dicts, or
+//! as `Alert` objects; and their light curves.
+
+use crate::alert::PyAlert;
+use crate::convert::to_py;
+use crate::errors::{self, DecodeError};
+use alertstream::decode::files::files_under;
+use alertstream::table::{AlertReader, ReadReport, TableOptions};
+use alertstream::{Alert, Decoder, DecoderOptions, Format};
+use arrow_array::RecordBatch;
+use arrow_pyarrow::ToPyArrow;
+use arrow_schema::SchemaRef;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use std::path::PathBuf;
+
+/// Saved alerts, read with their writer schemas.
+///
+/// ``path`` is a file, a folder (read recursively; hidden files and schema
+/// files skipped) or a list of them: Avro container files (ZTF, Fink,
+/// Rubin), Fink's schemaless files with ``schema``, ANTARES BSON or JSON.
+#[pyclass(subclass, module = "alertstream._native", name = "AlertReader")]
+pub struct PyAlertReader {
+    paths: Vec<PathBuf>,
+    decoder: DecoderOptions,
+}
+
+impl PyAlertReader {
+    fn decoder(&self) -> PyResult<Decoder> {
+        Decoder::new(self.decoder.clone()).map_err(errors::to_py)
+    }
+
+    /// Every alert of every file, in order; raises on a file that cannot
+    /// be read in full unless `skip_errors`.
+    fn decode_all(&self, py: Python<'_>, skip_errors: bool) -> PyResult<Vec<Alert>> {
+        let decoder = self.decoder()?;
+        let (alerts, failures) = py.detach(|| {
+            let (files, mut failures): (Vec<PathBuf>, Vec<String>) = {
+                let (files, errors) = files_under(&self.paths);
+                (files, errors.iter().map(ToString::to_string).collect())
+            };
+            let mut alerts = Vec::new();
+            for file in files {
+                let decoded = decoder.decode_file(&file);
+                alerts.extend(decoded.alerts);
+                if let Some(failure) = decoded.failure {
+                    failures.push(format!("{}: {}", file.display(), failure.error));
+                }
+            }
+            (alerts, failures)
+        });
+        check_failures(py, &failures, skip_errors)?;
+        Ok(alerts)
+    }
+
+    fn batches(
+        &self,
+        py: Python<'_>,
+        options: TableOptions,
+        lightcurves: bool,
+        skip_errors: bool,
+    ) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
+        let decoder = self.decoder()?;
+        let (schema, batches, report) = py
+            .detach(|| -> alertstream::Result<(SchemaRef, Vec<RecordBatch>, ReadReport)> {
+                let reader = AlertReader::open(&self.paths, decoder, options)?;
+                let mut batches = Vec::new();
+                let collect = |b: RecordBatch| {
+                    batches.push(b);
+                    Ok(())
+                };
+                let (schema, report) = if lightcurves {
+                    (
+                        reader.lightcurve_schema(),
+                        reader.for_each_lightcurve_batch(collect)?,
+                    )
+                } else {
+                    (reader.schema()?, reader.for_each_batch(collect)?)
+                };
+                Ok((schema, batches, report))
+            })
+            .map_err(errors::to_py)?;
+        check_failures(py, &report.failures, skip_errors)?;
+        Ok((schema, batches))
+    }
+}
+
+/// Raises `DecodeError` naming the files that could not be read, or warns
+/// when the caller asked to skip them.
+fn check_failures(py: Python<'_>, failures: &[String], skip_errors: bool) -> PyResult<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
+    let more = failures.len().saturating_sub(shown.len());
+    let mut message = format!(
+        "{} file(s) could not be read in full: {}",
+        failures.len(),
+        shown.join("; ")
+    );
+    if more > 0 {
+        message.push_str(&format!("; and {more} more"));
+    }
+    if skip_errors {
+        let message = std::ffi::CString::new(message).unwrap_or_default();
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &message, 2)
+    } else {
+        message.push_str(" (pass skip_errors=True to keep the alerts read)");
+        Err(DecodeError::new_err(message))
+    }
+}
+
+/// A `pyarrow.Table` from record batches, through the C data interface.
+fn pyarrow_table<'py>(
+    py: Python<'py>,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py_batches = PyList::empty(py);
+    for batch in batches {
+        py_batches.append(batch.to_pyarrow(py)?)?;
+    }
+    let py_schema = schema.as_ref().to_pyarrow(py)?;
+    py.import("pyarrow")?
+        .getattr("Table")?
+        .call_method1("from_batches", (py_batches, py_schema))
+}
+
+/// Paths as the readers take them: one path or a list.
+pub fn path_list(path: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
+    match path.extract::<PathBuf>() {
+        Ok(one) => Ok(vec![one]),
+        Err(_) => path.extract::<Vec<PathBuf>>().map_err(|_| {
+            PyValueError::new_err("path must be a path (str or os.PathLike) or a list of paths")
+        }),
+    }
+}
+
+fn decoder_options(
+    format: Option<&str>,
+    schema: Option<PathBuf>,
+    schema_dir: Option<PathBuf>,
+) -> PyResult<DecoderOptions> {
+    let mut options = DecoderOptions::default();
+    options.format = format
+        .map(|f| f.parse::<Format>().map_err(PyValueError::new_err))
+        .transpose()?;
+    options.schema_file = schema;
+    options.schema_dir = schema_dir;
+    Ok(options)
+}
+
+#[pymethods]
+impl PyAlertReader {
+    /// ``format`` forces a payload format (detected by default); ``schema``
+    /// is the writer schema of schemaless (Fink) files, ``schema_dir`` a
+    /// folder of schemas (Rubin's alert_packet layout).
+    #[new]
+    #[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None))]
+    fn new(
+        path: &Bound<'_, PyAny>,
+        format: Option<&str>,
+        schema: Option<PathBuf>,
+        schema_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
+        Ok(PyAlertReader {
+            paths: path_list(path)?,
+            decoder: decoder_options(format, schema, schema_dir)?,
+        })
+    }
+
+    /// The files that will be read, in order.
+    #[getter]
+    fn filenames(&self) -> Vec<PathBuf> {
+        files_under(&self.paths).0
+    }
+
+    /// The alerts as a ``pyarrow.Table``, one row per alert: the writer
+    /// schema's fields as columns (records as structs, arrays as lists,
+    /// 64-bit ids as int64), the union of every schema version met, plus
+    /// ``time_utc``. ``cutouts=False`` leaves the image stamps out.
+    #[pyo3(signature = (*, cutouts = true, skip_errors = false))]
+    fn to_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        cutouts: bool,
+        skip_errors: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = TableOptions::default().with_cutouts(cutouts);
+        let (schema, batches) = self.batches(py, options, false, skip_errors)?;
+        pyarrow_table(py, schema, batches)
+    }
+
+    /// The light curves as a ``pyarrow.Table``: one row per measurement
+    /// (detections, upper limits, forced photometry), each measurement of an
+    /// object once; bands as letters, Rubin fluxes in nJy.
+    #[pyo3(signature = (*, skip_errors = false))]
+    fn lightcurves<'py>(&self, py: Python<'py>, skip_errors: bool) -> PyResult<Bound<'py, PyAny>> {
+        let (schema, batches) =
+            self.batches(py, TableOptions::default(), true, skip_errors)?;
+        pyarrow_table(py, schema, batches)
+    }
+
+    /// The alerts as dicts, as fastavro reads them (fink-client's
+    /// ``to_list``); at most ``size`` when given.
+    #[pyo3(signature = (size = None, *, skip_errors = false))]
+    fn to_list<'py>(
+        &self,
+        py: Python<'py>,
+        size: Option<usize>,
+        skip_errors: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let alerts = self.decode_all(py, skip_errors)?;
+        let out = PyList::empty(py);
+        for alert in alerts.iter().take(size.unwrap_or(usize::MAX)) {
+            out.append(to_py(py, alert.record())?)?;
+        }
+        Ok(out)
+    }
+
+    /// The alerts as ``Alert`` objects (decoded lazily on access).
+    #[pyo3(signature = (*, skip_errors = false))]
+    fn alerts<'py>(&self, py: Python<'py>, skip_errors: bool) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for alert in self.decode_all(py, skip_errors)? {
+            out.append(Bound::new(py, PyAlert::new(alert))?)?;
+        }
+        Ok(out)
+    }
+}
+
+/// The alerts of files or folders as ``Alert`` objects.
+#[pyfunction]
+#[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None, skip_errors = false))]
+pub fn read_alerts<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    format: Option<&str>,
+    schema: Option<PathBuf>,
+    schema_dir: Option<PathBuf>,
+    skip_errors: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    PyAlertReader::new(path, format, schema, schema_dir)?.alerts(py, skip_errors)
+}
