@@ -34,6 +34,7 @@ if ! "$venv/bin/python" -c 'import fink_client, fastavro, pyarrow, pandas, polar
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet fink-client fastavro pyarrow pandas polars pymongo cramjam astropy pillow
 fi
+"$venv/bin/python" -c 'import pytest' 2>/dev/null || "$venv/bin/pip" install --quiet pytest
 export ALERTSTREAM_FINK_PYTHON="$venv/bin/python"
 
 log "cargo fmt --check"
@@ -50,6 +51,13 @@ cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D w
 
 log "cargo test (unit, integration, CLI and doc tests)"
 cargo test --workspace --locked
+
+# The Python package as a user installs it (pip, maturin from PyPI; a dev
+# build: the benchmarks build release wheels), then its tests against Tansu.
+log "Python package: pip install ./python, then pytest"
+"$venv/bin/pip" install --quiet --force-reinstall --no-deps ./python \
+    --config-settings=build-args='--profile dev --locked'
+(cd python/tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider -ra)
 
 log "doc tests of the async API (feature async)"
 cargo test -p alertstream --features async --doc --locked

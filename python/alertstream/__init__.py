@@ -57,6 +57,8 @@ __all__ = [
 
 PathArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 
+_CUTOUT_FIELDS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")
+
 #: Columns the library adds to a table that fink-client's reader has not.
 _ADDED_COLUMNS = ("time_utc",)
 
@@ -74,20 +76,40 @@ class AlertReader(_native.AlertReader):
     >>> df["candidate"].str["magpsf"]                    # doctest: +SKIP
     """
 
-    def to_pandas(self, *, cutouts: bool = True, skip_errors: bool = False):
+    def to_pandas(self, *, cutouts: bool = True, dtype_backend: str = "pyarrow", skip_errors: bool = False):
         """The alerts as a ``pandas.DataFrame``, one row per alert, with the
-        columns of fink-client's ``to_pandas()``: one per top-level field, a
-        record as a dict, an array as a list (of dicts), bytes as bytes.
-        ``cutouts=False`` leaves the image stamps out (much smaller)."""
+        columns and values of fink-client's ``to_pandas()``: one column per
+        top-level field; a cell holds what fastavro gives (a record as a dict,
+        an array as a list of dicts, bytes as bytes, ids as exact ints).
+
+        ``dtype_backend="pyarrow"`` (default, pandas >= 2): the columns are
+        the Arrow arrays, not copied; a cell becomes a Python object when it
+        is read, and records offer vectorised access
+        (``df["candidate"].struct.field("magpsf")``). The columns are the
+        union of the schema versions read: a field a version lacks is None.
+        Avro timestamp fields stay integers, as stored.
+
+        ``"numpy"``: fink-client's DataFrame exactly: object columns of the
+        dicts fastavro gives, built from ``to_list()`` (slower: every value is
+        made a Python object up front). ``cutouts=False`` leaves the image
+        stamps out."""
+        if dtype_backend not in ("pyarrow", "numpy"):
+            raise ValueError(f"dtype_backend must be 'pyarrow' or 'numpy', not {dtype_backend!r}")
+        import pandas
+
         table = self.to_arrow(cutouts=cutouts, skip_errors=skip_errors)
         table = table.drop_columns([c for c in _ADDED_COLUMNS if c in table.column_names])
-        df = table.to_pandas()
-        # pyarrow gives list columns as numpy arrays: make them the lists
-        # fink-client's (and fastavro's) records hold.
-        for name, column in zip(table.column_names, table.columns):
-            if _is_list(column.type):
-                df[name] = [None if v is None else list(v) for v in df[name]]
-        return df
+        if dtype_backend == "pyarrow":
+            return table.to_pandas(types_mapper=pandas.ArrowDtype)
+        return pandas.DataFrame(self._records(cutouts, skip_errors))
+
+    def _records(self, cutouts: bool, skip_errors: bool) -> list:
+        records = self.to_list(skip_errors=skip_errors)
+        if not cutouts:
+            for record in records:
+                for name in _CUTOUT_FIELDS:
+                    record.pop(name, None)
+        return records
 
     def to_polars(self, *, cutouts: bool = True, skip_errors: bool = False):
         """The alerts as a ``polars.DataFrame`` (records as structs, arrays
@@ -99,12 +121,6 @@ class AlertReader(_native.AlertReader):
     def to_iterator(self, *, skip_errors: bool = False) -> Iterator[dict]:
         """The alerts as dicts, one after the other (fink-client's ``to_iterator``)."""
         return iter(self.to_list(skip_errors=skip_errors))
-
-
-def _is_list(arrow_type) -> bool:
-    import pyarrow
-
-    return pyarrow.types.is_list(arrow_type) or pyarrow.types.is_large_list(arrow_type)
 
 
 def read_lightcurves(path: PathArg, *, to: str = "pandas", skip_errors: bool = False, **reader: Any):

@@ -148,9 +148,7 @@ impl PyAlert {
     /// "difference": ...}``; stamps the alert lacks are left out.
     #[getter]
     fn cutouts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stamps = py
-            .detach(|| self.alert.cutouts())
-            .map_err(errors::to_py)?;
+        let stamps = py.detach(|| self.alert.cutouts()).map_err(errors::to_py)?;
         let out = PyDict::new(py);
         for stamp in stamps {
             let fits = self.alert.cutout(stamp.kind).map_err(errors::to_py)?;

@@ -333,7 +333,11 @@ impl PyConsumer {
     #[pyo3(signature = (timeout = 10.0))]
     fn close(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
         let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX / 2);
-        let closed = py.detach(|| locked(&self.consumer).take().map(|mut c| c.close_within(wait)));
+        let closed = py.detach(|| {
+            locked(&self.consumer)
+                .take()
+                .map(|mut c| c.close_within(wait))
+        });
         match closed {
             Some(Closed::NotCommitted(e)) => {
                 PyErr::warn(

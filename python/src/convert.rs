@@ -4,7 +4,7 @@
 //! exact `int`s, floats `float`.
 
 use alertstream::model::alert::Id;
-use alertstream::{Datum, Value};
+use alertstream::{Datum, Logical, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -52,12 +52,58 @@ fn convert<'py>(py: Python<'py>, datum: Datum<'_>, depth: usize) -> PyResult<Bou
         }
         Value::Record { .. } => {
             let dict = PyDict::new(py);
-            for (name, value) in datum.fields() {
-                dict.set_item(name, convert(py, value, depth + 1)?)?;
+            for (name, value, logical) in datum.fields_logical() {
+                let item = match logical {
+                    Some(logical) => logical_to_py(py, value, logical)?,
+                    None => convert(py, value, depth + 1)?,
+                };
+                dict.set_item(name, item)?;
             }
             dict.into_any()
         }
     })
+}
+
+/// A value with an Avro logical type, as fastavro reads it: timestamps as
+/// UTC ``datetime``s, dates as ``date``s, times as ``time``s, UUIDs as
+/// text.
+fn logical_to_py<'py>(
+    py: Python<'py>,
+    datum: Datum<'_>,
+    logical: Logical,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(n) = datum.as_i64() else {
+        return convert(py, datum, 0); // a UUID's text, or null
+    };
+    let datetime = py.import("datetime")?;
+    let delta = |unit: &str, amount: i64| -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(unit, amount)?;
+        datetime.getattr("timedelta")?.call((), Some(&kwargs))
+    };
+    let epoch = || -> PyResult<Bound<'py, PyAny>> {
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        datetime
+            .getattr("datetime")?
+            .call1((1970, 1, 1, 0, 0, 0, 0, utc))
+    };
+    let midnight =
+        || -> PyResult<Bound<'py, PyAny>> { datetime.getattr("datetime")?.call1((1970, 1, 1)) };
+    match logical {
+        Logical::TimestampMicros => epoch()?.add(delta("microseconds", n)?),
+        Logical::TimestampMillis => epoch()?.add(delta("milliseconds", n)?),
+        Logical::Date => datetime
+            .getattr("date")?
+            .call1((1970, 1, 1))?
+            .add(delta("days", n)?),
+        Logical::TimeMillis => midnight()?
+            .add(delta("milliseconds", n)?)?
+            .call_method0("time"),
+        Logical::TimeMicros => midnight()?
+            .add(delta("microseconds", n)?)?
+            .call_method0("time"),
+        _ => convert(py, datum, 0),
+    }
 }
 
 fn text<'py>(py: Python<'py>, datum: Datum<'_>) -> PyResult<Bound<'py, PyString>> {

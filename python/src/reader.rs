@@ -65,23 +65,25 @@ impl PyAlertReader {
     ) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
         let decoder = self.decoder()?;
         let (schema, batches, report) = py
-            .detach(|| -> alertstream::Result<(SchemaRef, Vec<RecordBatch>, ReadReport)> {
-                let reader = AlertReader::open(&self.paths, decoder, options)?;
-                let mut batches = Vec::new();
-                let collect = |b: RecordBatch| {
-                    batches.push(b);
-                    Ok(())
-                };
-                let (schema, report) = if lightcurves {
-                    (
-                        reader.lightcurve_schema(),
-                        reader.for_each_lightcurve_batch(collect)?,
-                    )
-                } else {
-                    (reader.schema()?, reader.for_each_batch(collect)?)
-                };
-                Ok((schema, batches, report))
-            })
+            .detach(
+                || -> alertstream::Result<(SchemaRef, Vec<RecordBatch>, ReadReport)> {
+                    let reader = AlertReader::open(&self.paths, decoder, options)?;
+                    let mut batches = Vec::new();
+                    let collect = |b: RecordBatch| {
+                        batches.push(b);
+                        Ok(())
+                    };
+                    let (schema, report) = if lightcurves {
+                        (
+                            reader.lightcurve_schema(),
+                            reader.for_each_lightcurve_batch(collect)?,
+                        )
+                    } else {
+                        (reader.schema()?, reader.for_each_batch(collect)?)
+                    };
+                    Ok((schema, batches, report))
+                },
+            )
             .map_err(errors::to_py)?;
         check_failures(py, &report.failures, skip_errors)?;
         Ok((schema, batches))
@@ -106,7 +108,12 @@ fn check_failures(py: Python<'_>, failures: &[String], skip_errors: bool) -> PyR
     }
     if skip_errors {
         let message = std::ffi::CString::new(message).unwrap_or_default();
-        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &message, 2)
+        PyErr::warn(
+            py,
+            &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+            &message,
+            2,
+        )
     } else {
         message.push_str(" (pass skip_errors=True to keep the alerts read)");
         Err(DecodeError::new_err(message))
@@ -174,8 +181,9 @@ impl PyAlertReader {
 
     /// The files that will be read, in order.
     #[getter]
-    fn filenames(&self) -> Vec<PathBuf> {
-        files_under(&self.paths).0
+    fn filenames(&self) -> Vec<String> {
+        let files = files_under(&self.paths).0;
+        files.iter().map(|f| f.display().to_string()).collect()
     }
 
     /// The alerts as a ``pyarrow.Table``, one row per alert: the writer
@@ -199,8 +207,7 @@ impl PyAlertReader {
     /// object once; bands as letters, Rubin fluxes in nJy.
     #[pyo3(signature = (*, skip_errors = false))]
     fn lightcurves<'py>(&self, py: Python<'py>, skip_errors: bool) -> PyResult<Bound<'py, PyAny>> {
-        let (schema, batches) =
-            self.batches(py, TableOptions::default(), true, skip_errors)?;
+        let (schema, batches) = self.batches(py, TableOptions::default(), true, skip_errors)?;
         pyarrow_table(py, schema, batches)
     }
 

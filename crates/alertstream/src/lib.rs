@@ -46,4 +46,4 @@ pub use model::alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
 pub use model::format::Format;
 pub use model::schema::WriterSchema;
 pub use model::time::{Time, TimeScale};
-pub use model::value::{Datum, Value};
+pub use model::value::{Datum, Logical, Value};

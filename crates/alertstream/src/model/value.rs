@@ -300,6 +300,39 @@ impl<'a> Datum<'a> {
         }
     }
 
+    /// A record's field names, values and the Avro logical type each value
+    /// carries (from the field's type, or the union branch it took).
+    pub fn fields_logical(
+        &self,
+    ) -> impl Iterator<Item = (&'a str, Datum<'a>, Option<Logical>)> + 'a {
+        let (fields, slots) = match self.value {
+            Value::Record { schema, fields } => match self.node(schema).map(|n| &n.type_) {
+                Some(RegularType::Record(r)) => (&r.fields[..], fields.of(self.arena)),
+                _ => (&[][..], &[][..]),
+            },
+            _ => (&[][..], &[][..]),
+        };
+        let this = *self;
+        fields.iter().zip(slots).map(move |(field, &v)| {
+            let logical = this.logical_of(field.type_, v);
+            (field.name.as_str(), this.child(v), logical)
+        })
+    }
+
+    fn logical_of(&self, key: SchemaKey, value: Value) -> Option<Logical> {
+        let tree = self.schema?.tree();
+        let node = tree.get(key)?;
+        let node = match &node.type_ {
+            RegularType::Union(u) => u
+                .variants
+                .iter()
+                .filter_map(|k| tree.get(*k))
+                .find(|n| same_kind(&n.type_, value))?,
+            _ => node,
+        };
+        Logical::of(node.logical_type.as_ref()?)
+    }
+
     fn field_names(&self, node: u32) -> Option<impl Iterator<Item = &'a str> + 'a> {
         match &self.node(node)?.type_ {
             RegularType::Record(r) => Some(r.fields.iter().map(|f| f.name.as_str())),
@@ -317,6 +350,50 @@ impl<'a> Datum<'a> {
     fn node(&self, node: u32) -> Option<&'a serde_avro_fast::schema::SchemaNode> {
         self.schema?.tree().get(SchemaKey::from_idx(node as usize))
     }
+}
+
+/// The Avro logical types that change what a value means (fastavro reads
+/// them as dates, times and UUID strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Logical {
+    /// Days since 1970-01-01 (int).
+    Date,
+    /// Milliseconds after midnight (int).
+    TimeMillis,
+    /// Microseconds after midnight (long).
+    TimeMicros,
+    /// Milliseconds since the Unix epoch, UTC (long).
+    TimestampMillis,
+    /// Microseconds since the Unix epoch, UTC (long).
+    TimestampMicros,
+    /// A UUID (string).
+    Uuid,
+}
+
+impl Logical {
+    fn of(logical: &serde_avro_fast::schema::LogicalType) -> Option<Logical> {
+        use serde_avro_fast::schema::LogicalType as L;
+        Some(match logical {
+            L::Date => Logical::Date,
+            L::TimeMillis => Logical::TimeMillis,
+            L::TimeMicros => Logical::TimeMicros,
+            L::TimestampMillis => Logical::TimestampMillis,
+            L::TimestampMicros => Logical::TimestampMicros,
+            L::Uuid => Logical::Uuid,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether a union branch of this type holds `value`.
+fn same_kind(type_: &RegularType, value: Value) -> bool {
+    matches!(
+        (type_, value),
+        (RegularType::Int, Value::Int(_))
+            | (RegularType::Long, Value::Long(_))
+            | (RegularType::String, Value::String(_))
+    )
 }
 
 fn base64_str(bytes: &[u8]) -> String {

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Python benchmark driver (run through scripts/bench-python.sh), in the
+venv where alertstream's release wheel and fink-client are installed.
+
+1. Poll loop: one Tansu broker (memory engine) on 127.0.0.1 holds N distinct
+   ZTF alerts in Fink's wire format (schemaless datum, schema JSON in the
+   key), produced with confluent-kafka. Each reader is a Python loop that
+   polls N alerts and reads candidate.magpsf, with a fresh group, timed from
+   its first alert (group join excluded):
+     bare confluent-kafka poll, no decoding (ceiling) | alertstream.Consumer |
+     alertstream.AlertConsumer | fink_client AlertConsumer
+2. AlertReader(folder).to_pandas() on D distinct ZTF alert files
+   (scripts/make_varied_alerts.py): fink-client's against alertstream's
+   (pyarrow and numpy backends), and `cat` of the same bytes (I/O ceiling).
+
+alertstream and the ceilings: best of 3; fink-client: once (it is slow).
+"""
+import io
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import fastavro
+
+N = int(sys.argv[1])
+D = int(sys.argv[2])
+TANSU = sys.argv[3]
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+LOOP = textwrap.dedent("""
+    import sys, time
+    kind, servers, topic, group, n = sys.argv[1:6]
+    n = int(n)
+    if kind == "bare":
+        from confluent_kafka import Consumer
+        c = Consumer({"bootstrap.servers": servers, "group.id": group, "auto.offset.reset": "earliest"})
+        c.subscribe([topic])
+        def next_magpsf():
+            m = c.poll(5)
+            return None if m is None else len(m.value())
+    elif kind == "native":
+        import alertstream
+        c = alertstream.Consumer([topic], group, servers)
+        def next_magpsf():
+            a = c.poll(5)
+            return None if a is None else a["candidate"]["magpsf"]
+    else:
+        if kind == "fink":
+            from fink_client.consumer import AlertConsumer
+        else:
+            from alertstream import AlertConsumer
+        c = AlertConsumer([topic], {"bootstrap.servers": servers, "group.id": group}, survey="ztf")
+        def next_magpsf():
+            _, alert, _ = c.poll(5)
+            return None if alert is None else alert["candidate"]["magpsf"]
+    got, start = 0, None
+    while got < n:
+        value = next_magpsf()
+        if value is None:
+            if start is not None:
+                sys.exit(f"{kind}: stalled after {got} alerts")
+            continue
+        if start is None:
+            start = time.perf_counter()
+        got += 1
+    seconds = time.perf_counter() - start
+    print((n - 1) / seconds)
+    c.close()
+""")
+
+READ = textwrap.dedent("""
+    import sys, time
+    kind, folder = sys.argv[1:3]
+    start = time.perf_counter()
+    if kind == "fink":
+        from fink_client.avro_utils import AlertReader
+        df = AlertReader(folder).to_pandas()
+    else:
+        import alertstream
+        df = alertstream.AlertReader(folder).to_pandas(dtype_backend=kind)
+    magpsf = [c["magpsf"] for c in df["candidate"]]
+    seconds = time.perf_counter() - start
+    print(len(df), seconds)
+""")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def produce(servers, topic, work):
+    from confluent_kafka import Producer
+
+    distinct = work / "distinct"
+    subprocess.run([sys.executable, REPO / "scripts/make_distinct_alerts.py", str(N), distinct], check=True,
+                   capture_output=True)
+    producer = Producer({"bootstrap.servers": servers, "linger.ms": 20, "message.max.bytes": 10_000_000})
+    sent = 0
+    for path in sorted(distinct.glob("*.avro")):
+        with open(path, "rb") as f:
+            reader = fastavro.reader(f)
+            schema = reader.writer_schema
+            key = json.dumps(schema).encode()
+            parsed = fastavro.parse_schema(schema)
+            for record in reader:
+                if sent == N:
+                    break
+                out = io.BytesIO()
+                fastavro.schemaless_writer(out, parsed, record)
+                while True:
+                    try:
+                        producer.produce(topic, value=out.getvalue(), key=key)
+                        break
+                    except BufferError:
+                        producer.poll(0.1)
+                sent += 1
+    assert producer.flush(120) == 0
+    return sent
+
+
+def loop(kind, servers, topic, group):
+    out = subprocess.run([sys.executable, "-c", LOOP, kind, servers, topic, group, str(N)], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        sys.exit(f"{kind} loop failed:\n{out.stderr[-3000:]}")
+    return float(out.stdout.split()[-1])
+
+
+def read(kind, folder):
+    out = subprocess.run([sys.executable, "-c", READ, kind, folder], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{kind} reader failed:\n{out.stderr[-3000:]}")
+    rows, seconds = out.stdout.split()
+    assert int(rows) == D, f"{kind} read {rows} alerts, not {D}"
+    return D / float(seconds)
+
+
+def cat(folder):
+    subprocess.run(["sync"])
+    start = time.perf_counter()
+    subprocess.run(f"cat {folder}/* > /dev/null", shell=True, check=True)
+    return D / (time.perf_counter() - start)
+
+
+def main():
+    work = pathlib.Path(tempfile.mkdtemp(prefix="alertstream-pybench-", dir=os.path.expanduser("~/.cache/alertstream")))
+    port = free_port()
+    url, servers = f"tcp://127.0.0.1:{port}", f"127.0.0.1:{port}"
+    broker = subprocess.Popen(
+        [TANSU, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "tansu.log", "w"))
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        subprocess.run([TANSU, "topic", "create", "pybench", "--partitions", "1", "--broker", url], check=True,
+                       capture_output=True)
+        print(f"producing {N} distinct ZTF alerts (Fink wire format) with confluent-kafka...", file=sys.stderr)
+        produce(servers, "pybench", work)
+
+        best = {"bare": 0.0, "native": 0.0, "alertconsumer": 0.0}
+        for round_ in range(3):
+            for kind in best:
+                print(f"poll loop, round {round_ + 1}/3: {kind}...", file=sys.stderr)
+                best[kind] = max(best[kind], loop(kind, servers, "pybench", f"{kind}-{round_}"))
+        print("poll loop: fink-client (slow)...", file=sys.stderr)
+        fink = loop("fink", servers, "pybench", "fink")
+
+        folder = work / "varied"
+        subprocess.run([sys.executable, REPO / "scripts/make_varied_alerts.py", str(D), folder], check=True,
+                       capture_output=True)
+        reads = {"cat": 0.0, "pyarrow": 0.0, "numpy": 0.0}
+        for round_ in range(3):
+            print(f"to_pandas, round {round_ + 1}/3...", file=sys.stderr)
+            reads["cat"] = max(reads["cat"], cat(folder))
+            reads["pyarrow"] = max(reads["pyarrow"], read("pyarrow", str(folder)))
+            reads["numpy"] = max(reads["numpy"], read("numpy", str(folder)))
+        print("to_pandas: fink-client (slow)...", file=sys.stderr)
+        fink_read = read("fink", str(folder))
+    finally:
+        broker.kill()
+        broker.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nPython poll loop: {N} ZTF alerts (Fink wire format), Tansu 0.6.0 memory engine, {os.cpu_count()} cores; "
+          "each loop reads candidate.magpsf")
+    print(f"{'reader':<44} {'alerts/s':>9} {'vs fink-client':>15} {'vs bare poll':>13}")
+    rows = [("bare confluent-kafka poll, no decoding (ceiling)", best["bare"]),
+            ("alertstream.Consumer (alert['candidate'])", best["native"]),
+            ("alertstream.AlertConsumer (dict, as fink)", best["alertconsumer"]),
+            ("fink-client AlertConsumer", fink)]
+    for who, rate in rows:
+        print(f"{who:<44} {rate:>9.0f} {rate / fink:>14.1f}x {rate / best['bare']:>12.2f}x")
+    print(f"\nAlertReader(folder).to_pandas(): {D} distinct ZTF alert files; then candidate.magpsf of every row")
+    print(f"{'reader':<44} {'alerts/s':>9} {'vs fink-client':>15} {'vs cat':>13}")
+    rows = [("cat of the same files (I/O ceiling)", reads["cat"]),
+            ("alertstream (dtype_backend='pyarrow')", reads["pyarrow"]),
+            ("alertstream (dtype_backend='numpy')", reads["numpy"]),
+            ("fink-client AlertReader", fink_read)]
+    for who, rate in rows:
+        print(f"{who:<44} {rate:>9.0f} {rate / fink_read:>14.1f}x {rate / reads['cat']:>12.2f}x")
+
+
+if __name__ == "__main__":
+    main()
