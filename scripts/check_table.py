@@ -26,8 +26,11 @@ import polars
 import pyarrow.dataset
 import pyarrow.parquet
 
-# Raw Avro values (timestamps as the longs on the wire), as alertstream keeps them.
-fastavro.read.LOGICAL_READERS.clear()
+# Raw Avro values, as alertstream keeps them, but for timestamps: those are
+# Arrow timestamps (UTC), read back as the datetimes fastavro gives.
+for logical in list(fastavro.read.LOGICAL_READERS):
+    if not logical.startswith("long-timestamp"):
+        del fastavro.read.LOGICAL_READERS[logical]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CUTOUTS = ("cutoutScience", "cutoutTemplate", "cutoutDifference")

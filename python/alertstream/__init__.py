@@ -87,7 +87,6 @@ class AlertReader(_native.AlertReader):
         is read, and records offer vectorised access
         (``df["candidate"].struct.field("magpsf")``). The columns are the
         union of the schema versions read: a field a version lacks is None.
-        Avro timestamp fields stay integers, as stored.
 
         ``"numpy"``: fink-client's DataFrame exactly: object columns of the
         dicts fastavro gives, built from ``to_list()`` (slower: every value is

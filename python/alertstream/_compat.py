@@ -28,7 +28,35 @@ def _topic_list(topics: Union[str, Sequence[str]]) -> List[str]:
     return [topics] if isinstance(topics, str) else list(topics)
 
 
-class AlertConsumer:
+class _CommitOnNext:
+    """What both shapes share: the native consumer, committed when the next
+    alert is asked for and at close; a context manager."""
+
+    _consumer: Consumer
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _next(self, timeout: Optional[float]) -> Optional[Alert]:
+        self._consumer.commit()
+        return self._consumer.poll(timeout)
+
+    def close(self) -> None:
+        """Commits what was handed out and leaves the group."""
+        if not self._consumer.closed:
+            self._consumer.commit()
+            self._consumer.close()
+
+    @property
+    def consumer(self) -> Consumer:
+        """The native ``alertstream.Consumer`` underneath."""
+        return self._consumer
+
+
+class AlertConsumer(_CommitOnNext):
     """fink-client's ``AlertConsumer``, decoded in Rust.
 
     >>> config = {"bootstrap.servers": "localhost:9092", "group.id": "me"}
@@ -77,12 +105,6 @@ class AlertConsumer:
             mechanism=properties.pop("sasl.mechanism", "SCRAM-SHA-512"),
             config=properties, schema=schema_path, **native)
 
-    def __enter__(self) -> "AlertConsumer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     @staticmethod
     def _triple(alert: Alert) -> Tuple[str, dict, str]:
         key = alert.key
@@ -93,8 +115,7 @@ class AlertConsumer:
         (as fastavro gives it), the message key as text (Fink: the schema).
         ``(None, None, None)`` when none came within ``timeout`` seconds
         (negative: no limit)."""
-        self._consumer.commit()
-        alert = self._consumer.poll(timeout)
+        alert = self._next(timeout)
         if alert is None:
             return None, None, None
         return self._triple(alert)
@@ -105,19 +126,8 @@ class AlertConsumer:
         self._consumer.commit()
         return [self._triple(a) for a in self._consumer.consume(num_alerts, timeout)]
 
-    def close(self) -> None:
-        """Commits what was handed out and leaves the group."""
-        if not self._consumer.closed:
-            self._consumer.commit()
-            self._consumer.close()
 
-    @property
-    def consumer(self) -> Consumer:
-        """The native ``alertstream.Consumer`` underneath."""
-        return self._consumer
-
-
-class StreamingClient:
+class StreamingClient(_CommitOnNext):
     """antares-client's ``StreamingClient``, decoded in Rust.
 
     >>> with StreamingClient(["extragalactic_staging"], api_key="...", api_secret="...",
@@ -147,39 +157,20 @@ class StreamingClient:
             topics, group or f"{api_key}-alertstream", servers, username=api_key, password=api_secret,
             protocol=protocol, mechanism="PLAIN", ssl_ca_location=ssl_ca_location, **native)
 
-    def __enter__(self) -> "StreamingClient":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
     def _pair(self, alert: Alert) -> Tuple[str, Alert]:
         topic = alert.topic or ""
         return (topic[len(self._prefix):] if topic.startswith(self._prefix) else topic), alert
 
     def poll(self, timeout: float = 10) -> Tuple[Optional[str], Optional[Alert]]:
         """The next ``(topic, locus)``, or ``(None, None)`` after ``timeout`` seconds."""
-        self._consumer.commit()
-        alert = self._consumer.poll(timeout)
+        alert = self._next(timeout)
         return (None, None) if alert is None else self._pair(alert)
 
     def iter(self, num_alerts: Optional[int] = None) -> Iterator[Tuple[str, Alert]]:
         """``(topic, locus)`` pairs as they come, without end (or ``num_alerts`` of them)."""
         seen = 0
         while num_alerts is None or seen < num_alerts:
-            self._consumer.commit()
-            alert = self._consumer.poll(None)
+            alert = self._next(None)
             if alert is not None:
                 seen += 1
                 yield self._pair(alert)
-
-    def close(self) -> None:
-        """Commits what was handed out and leaves the group."""
-        if not self._consumer.closed:
-            self._consumer.commit()
-            self._consumer.close()
-
-    @property
-    def consumer(self) -> Consumer:
-        """The native ``alertstream.Consumer`` underneath."""
-        return self._consumer

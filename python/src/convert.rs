@@ -8,6 +8,8 @@ use alertstream::{Datum, Logical, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Nesting deeper than this is refused rather than recursed into (the
 /// decoder's limit is lower; this guards the Python stack).
@@ -50,18 +52,60 @@ fn convert<'py>(py: Python<'py>, datum: Datum<'_>, depth: usize) -> PyResult<Bou
             }
             dict.into_any()
         }
-        Value::Record { .. } => {
-            let dict = PyDict::new(py);
-            for (name, value, logical) in datum.fields_logical() {
-                let item = match logical {
-                    Some(logical) => logical_to_py(py, value, logical)?,
-                    None => convert(py, value, depth + 1)?,
-                };
-                dict.set_item(name, item)?;
-            }
-            dict.into_any()
-        }
+        Value::Record { .. } => record(py, datum, depth)?.into_any(),
     })
+}
+
+/// The Python strings of a record type's field names, and whether each
+/// field may carry a logical type: made once per record type, not per value.
+type Layout = Arc<Vec<(Py<PyString>, bool)>>;
+
+/// Layouts by record type (schema fingerprint, node). Bounded: cleared when
+/// it grows past this many record types.
+static LAYOUTS: Mutex<Option<HashMap<(u64, u32), Layout>>> = Mutex::new(None);
+const MAX_LAYOUTS: usize = 4096;
+
+fn layout(py: Python<'_>, datum: Datum<'_>) -> Option<Layout> {
+    let key = datum.record_type()?;
+    let mut cache = LAYOUTS.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if let Some(found) = cache.get(&key) {
+        return Some(found.clone());
+    }
+    if cache.len() >= MAX_LAYOUTS {
+        cache.clear();
+    }
+    let fields = datum
+        .field_layout()
+        .into_iter()
+        .map(|(name, logical)| (PyString::intern(py, name).unbind(), logical))
+        .collect();
+    Some(cache.entry(key).or_insert_with(|| Arc::new(fields)).clone())
+}
+
+/// A record as a dict, fields in schema order.
+fn record<'py>(py: Python<'py>, datum: Datum<'_>, depth: usize) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    let Some(layout) = layout(py, datum) else {
+        // No writer schema (documents): names from the record itself.
+        for (name, value, _) in datum.fields_logical() {
+            dict.set_item(name, convert(py, value, depth + 1)?)?;
+        }
+        return Ok(dict);
+    };
+    for (i, ((name, may_be_logical), value)) in layout.iter().zip(datum.field_values()).enumerate()
+    {
+        let logical = match may_be_logical {
+            true => datum.fields_logical().nth(i).and_then(|(_, _, l)| l),
+            false => None,
+        };
+        let item = match logical {
+            Some(logical) => logical_to_py(py, value, logical)?,
+            None => convert(py, value, depth + 1)?,
+        };
+        dict.set_item(name.bind(py), item)?;
+    }
+    Ok(dict)
 }
 
 /// A value with an Avro logical type, as fastavro reads it: timestamps as

@@ -49,14 +49,18 @@ class Broker:
         self.url = f"tcp://127.0.0.1:{self.port}"
         self.servers = f"127.0.0.1:{self.port}"
         self.process = self._spawn(authentication=False)
-        for name in topics:  # before authentication: the CLI tool has no credentials
-            self.create_topic(name)
-        if users:
-            for user, password in users:
-                subprocess.run([self.binary, "user", "create", user, password, "--mechanism", "scram512",
-                                "--broker", self.url], check=True, capture_output=True)
-            self.stop()
-            self.process = self._spawn(authentication=True)
+        try:
+            for name in topics:  # before authentication: the CLI tool has no credentials
+                self.create_topic(name)
+            if users:
+                for user, password in users:
+                    subprocess.run([self.binary, "user", "create", user, password, "--mechanism", "scram512",
+                                    "--broker", self.url], check=True, capture_output=True)
+                self.stop()
+                self.process = self._spawn(authentication=True)
+        except BaseException:
+            self.close()
+            raise
 
     def _spawn(self, authentication: bool) -> subprocess.Popen:
         args = [self.binary, "broker", "--listener-url", self.url, "--advertised-listener-url", self.url,

@@ -352,3 +352,46 @@ def test_streaming_client_is_antares_shaped(broker, group):
             same(locus.to_dict(), doc)
             assert locus.object_id is not None and locus.survey == "antares"
         assert client.poll(timeout=1) == (None, None)
+
+
+def test_iterating_a_consumer_yields_alerts_in_order(broker, topic, group, fink_messages):
+    broker.produce(topic, [(k, v) for k, v, _ in fink_messages[:4]])
+    with native(broker, topic, group) as consumer:
+        got = []
+        for alert in consumer:
+            got.append(alert.alert_id)
+            if len(got) == 4:
+                break
+        consumer.commit()
+    assert got == [r["candid"] for _, _, r in fink_messages[:4]]
+    assert repr(consumer).endswith("closed>")
+
+
+def test_ctrl_c_stops_save_after_committing_what_is_on_disk(broker, topic, group, fink_messages, tmp_path):
+    sent = distinct(fink_messages)[:5]
+    broker.produce(topic, [(k, v) for k, v, _ in sent])
+    out = tmp_path / "saved"
+    script = textwrap.dedent(f"""
+        import sys, alertstream
+        consumer = alertstream.Consumer([{topic!r}], {group!r}, {broker.servers!r}, connect_timeout=15)
+        try:
+            consumer.save({str(out)!r})
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(0)
+        sys.exit(1)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(out.glob("*.avro"))) < 5:
+            assert time.monotonic() < deadline and child.poll() is None, "the alerts were not saved"
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        assert child.wait(30) == 0
+        assert child.stdout.read().strip() == "interrupted"
+    finally:
+        child.kill()
+    assert len(list(out.glob("*.avro"))) == 5
+    with native(broker, topic, group) as again:
+        assert again.poll(3.0) is None, "saved alerts were not committed before the interruption"

@@ -280,8 +280,7 @@ impl<'a> Datum<'a> {
     }
 
     /// A record's values in field order (see [`Datum::fields`] for names).
-    #[cfg(feature = "table")]
-    pub(crate) fn field_values(&self) -> impl Iterator<Item = Datum<'a>> + 'a {
+    pub fn field_values(&self) -> impl Iterator<Item = Datum<'a>> + 'a {
         let slots = match self.value {
             Value::Record { fields, .. } => fields.of(self.arena),
             _ => &[],
@@ -292,8 +291,7 @@ impl<'a> Datum<'a> {
 
     /// Identifies a record's type: its writer schema's fingerprint and
     /// node. Records with the same key have the same fields in the same order.
-    #[cfg(feature = "table")]
-    pub(crate) fn record_type(&self) -> Option<(u64, u32)> {
+    pub fn record_type(&self) -> Option<(u64, u32)> {
         match self.value {
             Value::Record { schema, .. } => Some((self.schema?.fingerprint(), schema)),
             _ => None,
@@ -317,6 +315,32 @@ impl<'a> Datum<'a> {
             let logical = this.logical_of(field.type_, v);
             (field.name.as_str(), this.child(v), logical)
         })
+    }
+
+    /// A record's field names, each with whether its values may carry an
+    /// Avro logical type (its type, or a branch of its union, has one): the
+    /// same for every record of one [`Datum::record_type`].
+    pub fn field_layout(&self) -> Vec<(&'a str, bool)> {
+        let Value::Record { schema, .. } = self.value else {
+            return Vec::new();
+        };
+        let (Some(tree), Some(RegularType::Record(r))) = (
+            self.schema.map(|s| s.tree()),
+            self.node(schema).map(|n| &n.type_),
+        ) else {
+            return Vec::new();
+        };
+        let has_logical = |key: SchemaKey| {
+            tree.get(key).is_some_and(|n| {
+                n.logical_type.is_some()
+                    || matches!(&n.type_, RegularType::Union(u) if u.variants.iter()
+                        .any(|v| tree.get(*v).is_some_and(|b| b.logical_type.is_some())))
+            })
+        };
+        r.fields
+            .iter()
+            .map(|f| (f.name.as_str(), has_logical(f.type_)))
+            .collect()
     }
 
     fn logical_of(&self, key: SchemaKey, value: Value) -> Option<Logical> {

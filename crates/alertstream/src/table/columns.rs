@@ -4,10 +4,10 @@
 
 use crate::error::{Error, Result};
 use crate::model::value::{Datum, Value};
-use crate::table::shape::{item_field, map_entries_field, struct_fields, Shape};
+use crate::table::shape::{item_field, map_entries_field, struct_fields, Shape, TimestampUnit};
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder,
+    StringBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, ListArray, MapArray, NullArray, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
@@ -20,6 +20,8 @@ pub(crate) enum Column {
     Bool(BooleanBuilder),
     Int(Int32Builder),
     Long(Int64Builder),
+    TimestampMillis(TimestampMillisecondBuilder),
+    TimestampMicros(TimestampMicrosecondBuilder),
     Float(Float32Builder),
     Double(Float64Builder),
     Str(StringBuilder),
@@ -75,6 +77,12 @@ impl Column {
             Shape::Bool => Column::Bool(BooleanBuilder::new()),
             Shape::Int => Column::Int(Int32Builder::new()),
             Shape::Long => Column::Long(Int64Builder::new()),
+            Shape::Timestamp(TimestampUnit::Millis) => {
+                Column::TimestampMillis(TimestampMillisecondBuilder::new().with_timezone("UTC"))
+            }
+            Shape::Timestamp(TimestampUnit::Micros) => {
+                Column::TimestampMicros(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
             Shape::Float => Column::Float(Float32Builder::new()),
             Shape::Double => Column::Double(Float64Builder::new()),
             Shape::Str => Column::Str(StringBuilder::new()),
@@ -104,6 +112,8 @@ impl Column {
             Column::Bool(b) => b.len(),
             Column::Int(b) => b.len(),
             Column::Long(b) => b.len(),
+            Column::TimestampMillis(b) => b.len(),
+            Column::TimestampMicros(b) => b.len(),
             Column::Float(b) => b.len(),
             Column::Double(b) => b.len(),
             Column::Str(b) | Column::Json(b, _) => b.len(),
@@ -120,6 +130,8 @@ impl Column {
             Column::Bool(b) => b.append_null(),
             Column::Int(b) => b.append_null(),
             Column::Long(b) => b.append_null(),
+            Column::TimestampMillis(b) => b.append_null(),
+            Column::TimestampMicros(b) => b.append_null(),
             Column::Float(b) => b.append_null(),
             Column::Double(b) => b.append_null(),
             Column::Str(b) | Column::Json(b, _) => b.append_null(),
@@ -153,6 +165,12 @@ impl Column {
                 _ => return Err(misfit(value, "int")),
             },
             Column::Long(b) => b.append_value(d.as_i64().ok_or_else(|| misfit(value, "long"))?),
+            Column::TimestampMillis(b) => {
+                b.append_value(d.as_i64().ok_or_else(|| misfit(value, "timestamp"))?)
+            }
+            Column::TimestampMicros(b) => {
+                b.append_value(d.as_i64().ok_or_else(|| misfit(value, "timestamp"))?)
+            }
             Column::Float(b) => match value {
                 Value::Float(v) => b.append_value(v),
                 _ => return Err(misfit(value, "float")),
@@ -203,6 +221,8 @@ impl Column {
             Column::Bool(b) => Arc::new(b.finish()),
             Column::Int(b) => Arc::new(b.finish()),
             Column::Long(b) => Arc::new(b.finish()),
+            Column::TimestampMillis(b) => Arc::new(b.finish()),
+            Column::TimestampMicros(b) => Arc::new(b.finish()),
             Column::Float(b) => Arc::new(b.finish()),
             Column::Double(b) => Arc::new(b.finish()),
             Column::Str(b) | Column::Json(b, _) => Arc::new(b.finish()),

@@ -41,7 +41,7 @@ pub use batch::{
     CUTOUT_FIELDS, KAFKA_COLUMNS, TIME_UTC,
 };
 pub use reader::{AlertReader, ReadReport};
-pub use shape::{Conflict, Shape};
+pub use shape::{Conflict, Shape, TimestampUnit};
 pub use write::{
     csv_left_out, parquet_properties, TableFormat, TableWriter, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
 };

@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::model::schema::WriterSchema;
 use crate::model::value::{Datum, Value};
-use arrow_schema::{DataType, Field, Fields};
-use serde_avro_fast::schema::{RegularType, SchemaKey, SchemaMut};
+use arrow_schema::{DataType, Field, Fields, TimeUnit};
+use serde_avro_fast::schema::{LogicalType, RegularType, SchemaKey, SchemaMut};
 use std::fmt;
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ pub enum Shape {
     Bool,
     Int,
     Long,
+    /// An Avro `timestamp-millis` / `timestamp-micros` long: an instant, UTC.
+    Timestamp(TimestampUnit),
     Float,
     Double,
     /// Text, and Avro enum symbols.
@@ -32,6 +34,13 @@ pub enum Shape {
     /// Avro map: string keys.
     Map(Box<Shape>),
     Struct(Vec<(String, Shape)>),
+}
+
+/// What one unit of an Avro timestamp is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampUnit {
+    Millis,
+    Micros,
 }
 
 /// Two shapes that cannot share a column, found at `path`.
@@ -49,6 +58,8 @@ impl fmt::Display for Shape {
             Shape::Bool => f.write_str("boolean"),
             Shape::Int => f.write_str("int"),
             Shape::Long => f.write_str("long"),
+            Shape::Timestamp(TimestampUnit::Millis) => f.write_str("timestamp-millis"),
+            Shape::Timestamp(TimestampUnit::Micros) => f.write_str("timestamp-micros"),
             Shape::Float => f.write_str("float"),
             Shape::Double => f.write_str("double"),
             Shape::Str => f.write_str("string"),
@@ -152,6 +163,8 @@ impl Shape {
             (Null, x) | (x, Null) => x,
             (Json, _) | (_, Json) => Json,
             (Int, Long) | (Long, Int) => Long,
+            // A version that declared the instant as a plain long.
+            (Timestamp(_), Int | Long) | (Int | Long, Timestamp(_)) => Long,
             (Float, Double) | (Double, Float) => Double,
             (Int | Long, Float | Double) | (Float | Double, Int | Long) => Double,
             (List(a), List(b)) => {
@@ -207,6 +220,13 @@ impl Shape {
             Shape::Bool => DataType::Boolean,
             Shape::Int => DataType::Int32,
             Shape::Long => DataType::Int64,
+            Shape::Timestamp(unit) => DataType::Timestamp(
+                match unit {
+                    TimestampUnit::Millis => TimeUnit::Millisecond,
+                    TimestampUnit::Micros => TimeUnit::Microsecond,
+                },
+                Some("UTC".into()),
+            ),
             Shape::Float => DataType::Float32,
             Shape::Double => DataType::Float64,
             Shape::Str | Shape::Json => DataType::Utf8,
@@ -243,7 +263,17 @@ pub(crate) fn struct_fields(fields: &[(String, Shape)]) -> Fields {
 /// `None` past `depth` levels: a schema that refers to itself.
 fn of_node(tree: &SchemaMut, key: SchemaKey, depth: usize) -> Option<Shape> {
     let depth = depth.checked_sub(1)?;
-    Some(match &tree.get(key)?.type_ {
+    let node = tree.get(key)?;
+    match (&node.type_, &node.logical_type) {
+        (RegularType::Long, Some(LogicalType::TimestampMillis)) => {
+            return Some(Shape::Timestamp(TimestampUnit::Millis))
+        }
+        (RegularType::Long, Some(LogicalType::TimestampMicros)) => {
+            return Some(Shape::Timestamp(TimestampUnit::Micros))
+        }
+        _ => {}
+    }
+    Some(match &node.type_ {
         RegularType::Null => Shape::Null,
         RegularType::Boolean => Shape::Bool,
         RegularType::Int => Shape::Int,
