@@ -20,12 +20,13 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+
+from benchlib import start_tansu
 
 import fastavro
 
@@ -102,12 +103,6 @@ READ = textwrap.dedent("""
 """)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def produce(servers, topic, work):
     from confluent_kafka import Producer
 
@@ -165,19 +160,8 @@ def cat(folder):
 def main():
     megabytes = 0.0
     work = pathlib.Path(tempfile.mkdtemp(prefix="alertstream-pybench-", dir=os.path.expanduser("~/.cache/alertstream")))
-    port = free_port()
-    url, servers = f"tcp://127.0.0.1:{port}", f"127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [TANSU, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-        cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "tansu.log", "w"))
+    broker, _, servers = start_tansu(TANSU, work, "pybench")
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        subprocess.run([TANSU, "topic", "create", "pybench", "--partitions", "1", "--broker", url], check=True,
-                       capture_output=True)
         print(f"producing {N} distinct ZTF alerts (Fink wire format) with confluent-kafka...", file=sys.stderr)
         produce(servers, "pybench", work)
 

@@ -23,11 +23,12 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import start_tansu
 
 N = int(sys.argv[1])
 TANSU, FINKCTL, PYTHON = sys.argv[2], sys.argv[3], sys.argv[4]
@@ -36,12 +37,6 @@ BIN = REPO / "target/release/alertstream"
 RAW = REPO / "target/release/examples/raw_ceiling"
 ZTF = sorted(str(p) for p in (REPO / "tests/data/ztf").glob("*.avro"))
 AVG_BYTES = sum(os.path.getsize(p) for p in ZTF) / len(ZTF)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measured(cmd, work, env=None):
@@ -66,20 +61,9 @@ def ours_rate(stderr):
 
 def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="alertstream-bench-", dir=os.path.expanduser("~/.cache/alertstream")))
-    port = free_port()
-    url, servers = f"tcp://127.0.0.1:{port}", f"127.0.0.1:{port}"
-    broker = subprocess.Popen(
-        [TANSU, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-        cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "tansu.log", "w"))
+    broker, _, servers = start_tansu(TANSU, work, "fink_bench")
     rows = []
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        subprocess.run([TANSU, "topic", "create", "fink_bench", "--partitions", "1", "--broker", url], check=True,
-                       capture_output=True)
         distinct = work / "distinct"
         subprocess.run([PYTHON, REPO / "scripts/make_distinct_alerts.py", str(N), distinct], check=True,
                        capture_output=True)

@@ -20,7 +20,7 @@ And the shapes the seeds' users know: ``AlertConsumer`` (fink-client) and
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, Sequence, Union
 
 from . import _native
 from ._native import (

@@ -8,7 +8,6 @@ import glob
 import io
 import json
 import math
-import os
 import pathlib
 import shutil
 import socket

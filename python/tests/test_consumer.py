@@ -5,8 +5,6 @@ the GIL and Ctrl-C."""
 
 from __future__ import annotations
 
-import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -14,7 +12,6 @@ import textwrap
 import threading
 import time
 
-import fastavro
 import pytest
 
 import alertstream
