@@ -392,3 +392,28 @@ def test_ctrl_c_stops_save_after_committing_what_is_on_disk(broker, topic, group
     assert len(list(out.glob("*.avro"))) == 5
     with native(broker, topic, group) as again:
         assert again.poll(3.0) is None, "saved alerts were not committed before the interruption"
+
+
+def test_rubin_confluent_messages_decode_with_their_schema_ids(broker, topic, group):
+    import io
+    import struct
+
+    import fastavro.schema
+
+    from conftest import DATA
+
+    sent, expected = [], []
+    for path in sorted((DATA / "rubin" / "wire_format").glob("*.avro")):
+        payload = path.read_bytes()
+        _, schema_id = struct.unpack(">bI", payload[:5])
+        major, minor = divmod(schema_id, 100)
+        schema = fastavro.schema.load_schema(
+            str(DATA / "rubin" / "schema" / f"v{major}_{minor}" / f"lsst.v{major}_{minor}.alert.avsc"))
+        sent.append((None, payload))
+        expected.append(fastavro.schemaless_reader(io.BytesIO(payload[5:]), schema))
+    broker.produce(topic, sent)
+    with native(broker, topic, group, schema_dir=str(DATA / "rubin" / "schema")) as consumer:
+        alerts = collect(consumer, len(sent))
+    for alert, record in zip(alerts, expected):
+        assert alert.survey == "rubin" and alert.format == "confluent"
+        same(alert.to_dict(), record)
