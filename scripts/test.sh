@@ -50,7 +50,7 @@ log "the library without librdkafka (--no-default-features: decode-only users)"
 cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D warnings
 
 log "cargo test (unit, integration, CLI and doc tests)"
-cargo test --workspace --locked
+cargo test --workspace --exclude alertstream-python --locked  # python/: tested with pytest below
 
 # The Python package as a user installs it (pip, maturin from PyPI; a dev
 # build: the benchmarks build release wheels), then its tests against Tansu.
