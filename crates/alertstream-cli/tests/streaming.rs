@@ -278,7 +278,22 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
     let out = work.join("out");
     let save = out.display().to_string();
     let mut args = t.consume_args("crash", "g");
-    args.extend(["--save", &save, "--timeout", "20", "--batch", "100"].map(String::from));
+    // Tansu holds each fetch for the whole wait: 200 ms paces the stream to
+    // a few hundred alerts a second, so the kill lands mid-stream even when
+    // the first commit is slow to be seen.
+    args.extend(
+        [
+            "--save",
+            &save,
+            "--timeout",
+            "20",
+            "--batch",
+            "100",
+            "--fetch-wait-ms",
+            "200",
+        ]
+        .map(String::from),
+    );
     let mut child = common::bin()
         .args(&args)
         .stdout(Stdio::null())
