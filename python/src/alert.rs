@@ -4,7 +4,7 @@
 
 use crate::convert::{id_to_py, to_py};
 use crate::errors;
-use alertstream::model::alert::Survey;
+use alertstream::model::alert::{Cutout, Survey};
 use alertstream::model::lightcurve::Measurement;
 use alertstream::model::stamp::{HeaderValue, Stamp};
 use pyo3::exceptions::PyKeyError;
@@ -120,10 +120,7 @@ impl PyAlert {
     /// Observation time as a Modified Julian Date in UTC, or None.
     #[getter]
     fn mjd(&self) -> Option<f64> {
-        const MJD_UNIX_EPOCH: f64 = 40_587.0;
-        self.alert
-            .time()
-            .map(|t| t.unix_seconds() / 86_400.0 + MJD_UNIX_EPOCH)
+        self.alert.time().map(|t| t.to_mjd_utc())
     }
 
     /// Right ascension, degrees.
@@ -148,16 +145,22 @@ impl PyAlert {
     /// "difference": ...}``; stamps the alert lacks are left out.
     #[getter]
     fn cutouts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stamps = py.detach(|| self.alert.cutouts()).map_err(errors::to_py)?;
+        // Each stamp is gunzipped once: the FITS bytes are kept and decoded.
+        let stamps = py
+            .detach(|| -> alertstream::Result<Vec<PyCutout>> {
+                let mut out = Vec::new();
+                for kind in Cutout::ALL {
+                    if let Some(fits) = self.alert.cutout(kind)? {
+                        let stamp = Stamp::from_fits(kind, &fits)?;
+                        out.push(PyCutout { stamp, fits });
+                    }
+                }
+                Ok(out)
+            })
+            .map_err(errors::to_py)?;
         let out = PyDict::new(py);
-        for stamp in stamps {
-            let fits = self.alert.cutout(stamp.kind).map_err(errors::to_py)?;
-            let name = stamp.kind.name();
-            let cutout = PyCutout {
-                fits: fits.unwrap_or_default(),
-                stamp,
-            };
-            out.set_item(name, Bound::new(py, cutout)?)?;
+        for cutout in stamps {
+            out.set_item(cutout.stamp.kind.name(), Bound::new(py, cutout)?)?;
         }
         Ok(out)
     }

@@ -6,13 +6,13 @@
 
 use crate::alert::PyAlert;
 use crate::errors;
+use crate::reader::decoder_options;
 use alertstream::kafka::consumer::Closed;
 use alertstream::kafka::security::{Mechanism, Protocol, Secret};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig, Start};
 use alertstream::pipeline::{Options, Pipeline, Stats, Storage};
 use alertstream::sink::parquet::{ParquetOptions, PartitionBy};
 use alertstream::sink::{Layout, SaveFormat};
-use alertstream::{DecoderOptions, Format};
 use pyo3::exceptions::{PyRuntimeWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -126,12 +126,8 @@ impl Settings<'_> {
                 )))
             }
         };
-        let mut decoder = DecoderOptions::default();
-        decoder.format = parse::<Format>(self.format)?;
-        decoder.schema_file = self.schema;
-        decoder.schema_dir = self.schema_dir;
-        decoder.schema_registry = self.schema_registry;
-        config.decoder = decoder;
+        config.decoder = decoder_options(self.format, self.schema, self.schema_dir)?;
+        config.decoder.schema_registry = self.schema_registry;
         config.session_timeout_ms = self.session_timeout_ms;
         config.fetch_wait_max_ms = self.fetch_wait_max_ms;
         Ok(config)

@@ -86,17 +86,12 @@ fn layout(py: Python<'_>, datum: Datum<'_>) -> Option<Layout> {
 /// A record as a dict, fields in schema order.
 fn record<'py>(py: Python<'py>, datum: Datum<'_>, depth: usize) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let Some(layout) = layout(py, datum) else {
-        // No writer schema (documents): names from the record itself.
-        for (name, value, _) in datum.fields_logical() {
-            dict.set_item(name, convert(py, value, depth + 1)?)?;
-        }
-        return Ok(dict);
-    };
+    // Every Avro record has a writer schema, hence a layout.
+    let layout = layout(py, datum).unwrap_or_default();
     for (i, ((name, may_be_logical), value)) in layout.iter().zip(datum.field_values()).enumerate()
     {
         let logical = match may_be_logical {
-            true => datum.fields_logical().nth(i).and_then(|(_, _, l)| l),
+            true => datum.logical_at(i),
             false => None,
         };
         let item = match logical {

@@ -7,6 +7,7 @@ use crate::alert::PyAlert;
 use crate::convert::to_py;
 use crate::errors::{self, DecodeError};
 use alertstream::decode::files::files_under;
+use alertstream::decode::parallel::map_ordered;
 use alertstream::table::{AlertReader, ReadReport, TableOptions};
 use alertstream::{Alert, Decoder, DecoderOptions, Format};
 use arrow_array::RecordBatch;
@@ -15,6 +16,7 @@ use arrow_schema::SchemaRef;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// Saved alerts, read with their writer schemas.
@@ -38,18 +40,18 @@ impl PyAlertReader {
     fn decode_all(&self, py: Python<'_>, skip_errors: bool) -> PyResult<Vec<Alert>> {
         let decoder = self.decoder()?;
         let (alerts, failures) = py.detach(|| {
-            let (files, mut failures): (Vec<PathBuf>, Vec<String>) = {
-                let (files, errors) = files_under(&self.paths);
-                (files, errors.iter().map(ToString::to_string).collect())
-            };
+            let (files, errors) = files_under(&self.paths);
+            let mut failures: Vec<String> = errors.iter().map(ToString::to_string).collect();
             let mut alerts = Vec::new();
-            for file in files {
-                let decoded = decoder.decode_file(&file);
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let work = |file: &PathBuf| (file.clone(), decoder.decode_file(file));
+            map_ordered(&files, threads, work, |(file, decoded)| {
                 alerts.extend(decoded.alerts);
                 if let Some(failure) = decoded.failure {
                     failures.push(format!("{}: {}", file.display(), failure.error));
                 }
-            }
+                ControlFlow::Continue(())
+            });
             (alerts, failures)
         });
         check_failures(py, &failures, skip_errors)?;
@@ -146,7 +148,8 @@ pub fn path_list(path: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     }
 }
 
-fn decoder_options(
+/// Decoder options from the readers' and consumer's keyword arguments.
+pub fn decoder_options(
     format: Option<&str>,
     schema: Option<PathBuf>,
     schema_dir: Option<PathBuf>,

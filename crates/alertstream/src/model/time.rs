@@ -56,6 +56,11 @@ impl Time {
         }
     }
 
+    /// Modified Julian Date in UTC (Rubin's TAI converted).
+    pub fn to_mjd_utc(&self) -> f64 {
+        self.unix_seconds() / 86_400.0 + MJD_UNIX_EPOCH
+    }
+
     /// ISO 8601 UTC, to the millisecond: `2019-11-12T10:31:07.123Z`.
     pub fn to_utc_string(&self) -> String {
         format_unix_utc(self.unix_seconds())

@@ -298,23 +298,19 @@ impl<'a> Datum<'a> {
         }
     }
 
-    /// A record's field names, values and the Avro logical type each value
-    /// carries (from the field's type, or the union branch it took).
-    pub fn fields_logical(
-        &self,
-    ) -> impl Iterator<Item = (&'a str, Datum<'a>, Option<Logical>)> + 'a {
-        let (fields, slots) = match self.value {
-            Value::Record { schema, fields } => match self.node(schema).map(|n| &n.type_) {
-                Some(RegularType::Record(r)) => (&r.fields[..], fields.of(self.arena)),
-                _ => (&[][..], &[][..]),
-            },
-            _ => (&[][..], &[][..]),
+    /// The Avro logical type the value of a record's field `index` carries
+    /// (from the field's type, or the union branch it took), if any.
+    pub fn logical_at(&self, index: usize) -> Option<Logical> {
+        let Value::Record { schema, fields } = self.value else {
+            return None;
         };
-        let this = *self;
-        fields.iter().zip(slots).map(move |(field, &v)| {
-            let logical = this.logical_of(field.type_, v);
-            (field.name.as_str(), this.child(v), logical)
-        })
+        let RegularType::Record(r) = &self.node(schema)?.type_ else {
+            return None;
+        };
+        self.logical_of(
+            r.fields.get(index)?.type_,
+            *fields.of(self.arena).get(index)?,
+        )
     }
 
     /// A record's field names, each with whether its values may carry an
