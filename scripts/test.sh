@@ -52,12 +52,19 @@ cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D w
 log "cargo test (unit, integration, CLI and doc tests)"
 cargo test --workspace --exclude alertstream-python --locked  # python/: tested with pytest below
 
-# The Python package as a user installs it (pip, maturin from PyPI; a dev
-# build: the benchmarks build release wheels), then its tests against Tansu.
-log "Python package: pip install ./python, then pytest"
-"$venv/bin/pip" install --quiet --force-reinstall --no-deps ./python \
-    --config-settings=build-args='--profile dev --locked'
-(cd python/tests && "$venv/bin/python" -m pytest -q -p no:cacheprovider -ra)
+# The Python package as a user installs it: `pip install ./python` (maturin
+# from PyPI; a dev build, the benchmarks build release wheels) into a new,
+# empty virtual environment. The readers the tests compare with (fastavro,
+# fink-client, pyarrow...) are lent by the cached venv through a .pth file,
+# after the new venv's own site-packages.
+log "Python package: pip install ./python into a fresh venv, then pytest"
+fresh="$(mktemp -d)"
+trap 'rm -rf "$fresh"' EXIT
+python3 -m venv "$fresh/venv"
+site() { "$1" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
+site "$venv/bin/python" > "$(site "$fresh/venv/bin/python")/test-readers.pth"
+"$fresh/venv/bin/pip" install --quiet ./python --config-settings=build-args='--profile dev --locked'
+(cd python/tests && "$fresh/venv/bin/python" -m pytest -q -p no:cacheprovider -ra)
 
 log "doc tests of the async API (feature async)"
 cargo test -p alertstream --features async --doc --locked

@@ -52,3 +52,12 @@ def test_every_public_name_has_a_docstring():
 
 def test_the_extension_uses_the_stable_abi():
     assert pathlib.Path(_native.__file__).name.endswith(".abi3.so")
+
+
+def test_the_package_is_the_installed_one():
+    # Imported from the environment pip installed it into, not from the checkout.
+    import sys
+
+    installed = pathlib.Path(alertstream.__file__).resolve()
+    assert installed.is_relative_to(pathlib.Path(sys.prefix).resolve()), installed
+    assert "site-packages" in installed.parts
