@@ -118,9 +118,11 @@ class Consumer:
         schema: Optional[_Path] = None,
         schema_dir: Optional[_Path] = None,
         schema_registry: Optional[str] = None,
+        limits: Optional[Mapping[str, int]] = None,
         connect_timeout: float = 30.0,
         session_timeout_ms: int = 10000,
         fetch_wait_max_ms: Optional[int] = None,
+        instance_id: Optional[str] = None,
     ) -> None: ...
     def poll(self, timeout: Optional[float] = None) -> Optional[Alert]: ...
     def consume(self, num_alerts: int = 1, timeout: Optional[float] = None) -> List[Alert]: ...
@@ -164,6 +166,7 @@ class AlertReader:
         format: Optional[str] = None,
         schema: Optional[_Path] = None,
         schema_dir: Optional[_Path] = None,
+        limits: Optional[Mapping[str, int]] = None,
     ) -> None: ...
     @property
     def filenames(self) -> List[str]: ...
@@ -178,5 +181,6 @@ def read_alerts(
     format: Optional[str] = None,
     schema: Optional[_Path] = None,
     schema_dir: Optional[_Path] = None,
+    limits: Optional[Mapping[str, int]] = None,
     skip_errors: bool = False,
 ) -> List[Alert]: ...

@@ -10,9 +10,9 @@ use crate::reader::decoder_options;
 use alertstream::kafka::consumer::Closed;
 use alertstream::kafka::security::{Mechanism, Protocol, Secret};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig, Start};
-use alertstream::pipeline::{Options, Pipeline, Stats, Storage};
+use alertstream::pipeline::{Options, Pipeline, Stats};
 use alertstream::sink::parquet::{ParquetOptions, PartitionBy};
-use alertstream::sink::{Layout, SaveFormat};
+use alertstream::sink::{Layout, Storage, StorageFormat};
 use pyo3::exceptions::{PyRuntimeWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -51,12 +51,6 @@ fn closed() -> PyErr {
     PyValueError::new_err("the consumer is closed (close() or save() ended it)")
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(value: Option<&str>) -> PyResult<Option<T>> {
-    value
-        .map(|v| v.parse::<T>().map_err(PyValueError::new_err))
-        .transpose()
-}
-
 /// A timeout in seconds as fink-client and confluent-kafka take it: None or
 /// negative waits without end.
 fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
@@ -86,22 +80,27 @@ struct Settings<'a> {
     schema: Option<PathBuf>,
     schema_dir: Option<PathBuf>,
     schema_registry: Option<String>,
+    limits: Option<Bound<'a, PyDict>>,
     connect_timeout: f64,
     session_timeout_ms: u32,
     fetch_wait_max_ms: Option<u32>,
+    instance_id: Option<String>,
 }
 
 impl Settings<'_> {
     fn consumer_config(self) -> PyResult<ConsumerConfig> {
         let mut connection = Connection::new(self.servers);
-        let protocol: Option<Protocol> = parse(self.protocol)?;
+        let protocol = self
+            .protocol
+            .map(|p| errors::word::<Protocol>("protocol", p))
+            .transpose()?;
         connection.security.protocol = protocol.unwrap_or(if self.username.is_some() {
             Protocol::SaslPlaintext
         } else {
             Protocol::Plaintext
         });
-        if let Some(mechanism) = parse::<Mechanism>(self.mechanism)? {
-            connection.security.mechanism = mechanism;
+        if let Some(mechanism) = self.mechanism {
+            connection.security.mechanism = errors::word::<Mechanism>("mechanism", mechanism)?;
         }
         connection.security.username = self.username;
         connection.security.password = self.password.map(Secret::new);
@@ -117,16 +116,14 @@ impl Settings<'_> {
         }
         let mut config = ConsumerConfig::new(connection, self.group, &[]);
         config.topics = alertstream::kafka::consumer::topic_list(&self.topics);
-        config.start = match self.start {
-            "earliest" => Start::Earliest,
-            "latest" => Start::Latest,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "start must be 'earliest' or 'latest', not {other:?}"
-                )))
-            }
-        };
-        config.decoder = decoder_options(self.format, self.schema, self.schema_dir)?;
+        config.start = errors::word::<Start>("start", self.start)?;
+        config.decoder = decoder_options(
+            self.format,
+            self.schema,
+            self.schema_dir,
+            self.limits.as_ref(),
+        )?;
+        config.instance_id = self.instance_id;
         config.decoder.schema_registry = self.schema_registry;
         config.session_timeout_ms = self.session_timeout_ms;
         config.fetch_wait_max_ms = self.fetch_wait_max_ms;
@@ -197,8 +194,8 @@ impl PyConsumer {
         topics, group, servers = "127.0.0.1:9092".to_owned(), *, username = None, password = None,
         protocol = None, mechanism = None, ssl_ca_location = None, config = None,
         start = "earliest", format = None, schema = None, schema_dir = None,
-        schema_registry = None, connect_timeout = 30.0, session_timeout_ms = 10_000,
-        fetch_wait_max_ms = None
+        schema_registry = None, limits = None, connect_timeout = 30.0,
+        session_timeout_ms = 10_000, fetch_wait_max_ms = None, instance_id = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -217,9 +214,11 @@ impl PyConsumer {
         schema: Option<PathBuf>,
         schema_dir: Option<PathBuf>,
         schema_registry: Option<String>,
+        limits: Option<Bound<'_, PyDict>>,
         connect_timeout: f64,
         session_timeout_ms: u32,
         fetch_wait_max_ms: Option<u32>,
+        instance_id: Option<String>,
     ) -> PyResult<Self> {
         let topics: Vec<String> = match topics.extract::<String>() {
             Ok(one) => vec![one],
@@ -240,9 +239,11 @@ impl PyConsumer {
             schema,
             schema_dir,
             schema_registry,
+            limits,
             connect_timeout,
             session_timeout_ms,
             fetch_wait_max_ms,
+            instance_id,
         };
         let config = settings.consumer_config()?;
         let (servers, group, topics) = (
@@ -475,30 +476,13 @@ fn storage(
     partition_by: &[String],
     cutouts: bool,
 ) -> PyResult<Storage> {
-    let layout = match layout {
-        "fink" => Layout::Fink,
-        "topic" => Layout::Topic,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "layout must be 'fink' or 'topic', not {other:?}"
-            )))
-        }
-    };
-    Ok(match format {
-        "avro" => Storage::Files {
-            layout,
-            format: SaveFormat::Avro,
-        },
-        "json" => Storage::Files {
-            layout,
-            format: SaveFormat::Json,
-        },
-        "parquet" => {
+    let layout = errors::word::<Layout>("layout", layout)?;
+    Ok(match errors::word::<StorageFormat>("format", format)? {
+        StorageFormat::Parquet => {
             let partition_by = partition_by
                 .iter()
-                .map(|k| k.parse::<PartitionBy>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(errors::to_py)?;
+                .map(|k| errors::word::<PartitionBy>("partition_by", k))
+                .collect::<PyResult<Vec<_>>>()?;
             Storage::Parquet(
                 ParquetOptions::default()
                     .with_roll(roll, Duration::from_secs_f64(roll_seconds.max(0.0)))
@@ -506,10 +490,6 @@ fn storage(
                     .with_cutouts(cutouts),
             )
         }
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "format must be 'avro', 'json' or 'parquet', not {other:?}"
-            )))
-        }
+        format => Storage::named(format, layout).map_err(errors::to_py)?,
     })
 }

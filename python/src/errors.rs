@@ -2,6 +2,8 @@
 //! user can act on. Messages are the library's: they name the cause and
 //! what to do.
 
+use alertstream::error::{Limit, Setting};
+use alertstream::names::{Named, UnknownName};
 use alertstream::Error;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -48,9 +50,50 @@ create_exception!(
      schema versions)."
 );
 
+/// The keyword argument (and its value's kind) that gives a setting.
+pub fn keyword(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Format => "format=\"...\"",
+        Setting::SchemaFile => "schema=PATH",
+        Setting::SchemaDir => "schema_dir=PATH",
+        Setting::SchemaRegistry => "schema_registry=URL",
+        Setting::SchemaId => "schema_id=N",
+        Setting::Servers => "servers=\"HOST:PORT\"",
+        Setting::Credentials => "username= and password=",
+        Setting::CaLocation => "ssl_ca_location=PATH",
+        Setting::InstanceId => "instance_id=\"...\" (static membership)",
+        Setting::Limit(Limit::MaxInflated) => "limits={\"max_inflated\": BYTES}",
+        Setting::Limit(Limit::MaxDepth) => "limits={\"max_depth\": N}",
+        Setting::Limit(Limit::MaxGzipLayers) => "limits={\"max_gzip_layers\": N}",
+        Setting::Limit(Limit::MaxBlockBytes) => "limits={\"max_block_bytes\": BYTES}",
+        _ => "the matching keyword argument",
+    }
+}
+
+/// An error's message with the keyword arguments that could get past it.
+pub fn message(error: &Error) -> String {
+    let settings = error.settings();
+    if settings.is_empty() {
+        return error.to_string();
+    }
+    let keywords: Vec<&str> = settings.into_iter().map(keyword).collect();
+    format!("{error} (pass {})", keywords.join(", or "))
+}
+
+/// A keyword argument whose values are words, parsed by the library; the
+/// error names the keyword and the accepted words.
+pub fn word<T: Named + std::str::FromStr<Err = UnknownName>>(
+    keyword: &str,
+    value: &str,
+) -> PyResult<T> {
+    value
+        .parse::<T>()
+        .map_err(|e| PyValueError::new_err(format!("{keyword}: {e}")))
+}
+
 /// The Python exception for a library error.
 pub fn to_py(error: Error) -> PyErr {
-    let message = error.to_string();
+    let message = message(&error);
     match error {
         Error::Poison(poison) => Python::attach(|py| {
             let err = PoisonMessageError::new_err(message);

@@ -8,6 +8,7 @@ use crate::convert::to_py;
 use crate::errors::{self, DecodeError};
 use alertstream::decode::files::files_under;
 use alertstream::decode::parallel::map_ordered;
+use alertstream::decode::Limits;
 use alertstream::table::{AlertReader, ReadReport, TableOptions};
 use alertstream::{Alert, Decoder, DecoderOptions, Format};
 use arrow_array::RecordBatch;
@@ -15,7 +16,7 @@ use arrow_pyarrow::ToPyArrow;
 use arrow_schema::SchemaRef;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
@@ -153,32 +154,65 @@ pub fn decoder_options(
     format: Option<&str>,
     schema: Option<PathBuf>,
     schema_dir: Option<PathBuf>,
+    limits: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<DecoderOptions> {
     let mut options = DecoderOptions::default();
     options.format = format
-        .map(|f| f.parse::<Format>().map_err(PyValueError::new_err))
+        .map(|f| crate::errors::word::<Format>("format", f))
         .transpose()?;
     options.schema_file = schema;
     options.schema_dir = schema_dir;
+    if let Some(limits) = limits {
+        options.limits = decoding_limits(limits)?;
+    }
     Ok(options)
+}
+
+/// `limits={"max_inflated": 2**27, ...}`: the library's limits by name.
+fn decoding_limits(given: &Bound<'_, PyDict>) -> PyResult<Limits> {
+    let mut limits = Limits::default();
+    for (key, value) in given.iter() {
+        let key: String = key.extract()?;
+        let value: usize = value.extract().map_err(|_| {
+            PyValueError::new_err(format!("limits[{key:?}] must be a non-negative integer"))
+        })?;
+        let field = match key.as_str() {
+            "max_inflated" => &mut limits.max_inflated,
+            "max_depth" => &mut limits.max_depth,
+            "max_gzip_layers" => &mut limits.max_gzip_layers,
+            "max_block_bytes" => &mut limits.max_block_bytes,
+            "max_schemas" => &mut limits.max_schemas,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "limits: unknown limit {other:?}: expected max_inflated, max_depth, \
+                     max_gzip_layers, max_block_bytes, max_schemas"
+                )))
+            }
+        };
+        *field = value;
+    }
+    Ok(limits)
 }
 
 #[pymethods]
 impl PyAlertReader {
     /// ``format`` forces a payload format (detected by default); ``schema``
     /// is the writer schema of schemaless (Fink) files, ``schema_dir`` a
-    /// folder of schemas (Rubin's alert_packet layout).
+    /// folder of schemas (Rubin's alert_packet layout). ``limits`` bounds
+    /// what one payload may cost (``max_inflated``, ``max_depth``,
+    /// ``max_gzip_layers``, ``max_block_bytes``, ``max_schemas``).
     #[new]
-    #[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None))]
+    #[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None, limits = None))]
     fn new(
         path: &Bound<'_, PyAny>,
         format: Option<&str>,
         schema: Option<PathBuf>,
         schema_dir: Option<PathBuf>,
+        limits: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         Ok(PyAlertReader {
             paths: path_list(path)?,
-            decoder: decoder_options(format, schema, schema_dir)?,
+            decoder: decoder_options(format, schema, schema_dir, limits.as_ref())?,
         })
     }
 
@@ -244,14 +278,15 @@ impl PyAlertReader {
 
 /// The alerts of files or folders as ``Alert`` objects.
 #[pyfunction]
-#[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None, skip_errors = false))]
+#[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None, limits = None, skip_errors = false))]
 pub fn read_alerts<'py>(
     py: Python<'py>,
     path: &Bound<'py, PyAny>,
     format: Option<&str>,
     schema: Option<PathBuf>,
     schema_dir: Option<PathBuf>,
+    limits: Option<Bound<'py, PyDict>>,
     skip_errors: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    PyAlertReader::new(path, format, schema, schema_dir)?.alerts(py, skip_errors)
+    PyAlertReader::new(path, format, schema, schema_dir, limits)?.alerts(py, skip_errors)
 }

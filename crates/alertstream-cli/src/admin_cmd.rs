@@ -1,6 +1,7 @@
 //! `topics`, `lag` and `reset`: tables for people, JSON Lines with --json.
 
 use crate::cli::{LagArgs, ResetArgs, TopicsArgs};
+use crate::out::say;
 use alertstream::kafka::admin;
 use anyhow::Context;
 use std::process::ExitCode;
@@ -9,12 +10,12 @@ pub fn topics(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     let topics = admin::topics(&args.broker.target()?.connection)?;
     if args.json {
         for t in &topics {
-            println!("{}", serde_json::to_string(t)?);
+            say!("{}", serde_json::to_string(t)?)?;
         }
     } else {
-        println!("{:<40} {:>10}", "TOPIC", "PARTITIONS");
+        say!("{:<40} {:>10}", "TOPIC", "PARTITIONS")?;
         for t in &topics {
-            println!("{:<40} {:>10}", t.topic, t.partitions);
+            say!("{:<40} {:>10}", t.topic, t.partitions)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -25,20 +26,28 @@ pub fn lag(args: LagArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read the lag of group {}", args.group))?;
     if args.json {
         for r in &rows {
-            println!("{}", serde_json::to_string(r)?);
+            say!("{}", serde_json::to_string(r)?)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "{:<32} {:>9} {:>12} {:>12} {:>10}",
-        "TOPIC", "PARTITION", "COMMITTED", "HIGH", "LAG"
-    );
+        "TOPIC",
+        "PARTITION",
+        "COMMITTED",
+        "HIGH",
+        "LAG"
+    )?;
     for r in &rows {
         let committed = r.committed.map_or("-".to_owned(), |c| c.to_string());
-        println!(
+        say!(
             "{:<32} {:>9} {:>12} {:>12} {:>10}",
-            r.topic, r.partition, committed, r.high_watermark, r.lag
-        );
+            r.topic,
+            r.partition,
+            committed,
+            r.high_watermark,
+            r.lag
+        )?;
     }
     if rows.is_empty() {
         eprintln!(
@@ -58,7 +67,7 @@ pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("cannot reset group {}", args.group))?;
     for (topic, partition, offset) in &moved {
-        println!("{topic}[{partition}] -> {offset}");
+        say!("{topic}[{partition}] -> {offset}")?;
     }
     eprintln!(
         "alertstream: group {} moved on {} partition(s)",

@@ -2,13 +2,13 @@
 //! report on stderr. The stream itself (poll, save in durable batches,
 //! commit after each batch, signals) is the library's.
 
-use crate::cli::{ConsumeArgs, LayoutArg, SaveFormatArg, StartArg};
+use crate::cli::ConsumeArgs;
+use crate::text::display_line;
 use alertstream::kafka::consumer::topic_list;
-use alertstream::kafka::{Consumer, ConsumerConfig, Start};
-use alertstream::model::view::display_line;
-use alertstream::pipeline::{Both, Handler, Options, Pipeline, Progress, Sink, Stats, Storage};
-use alertstream::sink::parquet::{ParquetOptions, PartitionBy};
-use alertstream::sink::{Layout, SaveFormat};
+use alertstream::kafka::{Consumer, ConsumerConfig};
+use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
+use alertstream::sink::parquet::ParquetOptions;
+use alertstream::sink::{Both, Handler, Sink, Storage, StorageFormat};
 use alertstream::{Alert, Error};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
@@ -35,33 +35,20 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             "no topic: name one, or register topics with `alertstream auth register --topics`"
         );
     }
+    let saving = saving(&args)?;
     let mut config = ConsumerConfig::new(target.connection, group, &[]);
     config.topics = topics;
-    config.start = match args.start {
-        StartArg::Earliest => Start::Earliest,
-        StartArg::Latest => Start::Latest,
-    };
+    config.start = args.start;
     config.decoder = args.format.decoder_options();
+    // The profile's format and registry, unless given on the command line.
+    config.decoder.format = config.decoder.format.or(target.profile.format);
     if config.decoder.schema_registry.is_none() {
         config.decoder.schema_registry = target.profile.schema_registry.clone();
     }
     config.fetch_wait_max_ms = args.fetch_wait_ms;
     config.session_timeout_ms = args.session_timeout_ms;
+    config.instance_id = args.instance_id.clone();
     let consumer = Consumer::new(config).context("cannot start consuming")?;
-    let saving = match &args.save {
-        Some(dir) => Some(Saving {
-            dir: dir.clone(),
-            layout: args.layout,
-            format: args.save_format,
-            parquet: parquet_options(&args)?,
-        }),
-        None if !args.partition_by.is_empty()
-            || matches!(args.save_format, SaveFormatArg::Parquet) =>
-        {
-            anyhow::bail!("--save-format parquet and --partition-by go with --save DIR")
-        }
-        None => None,
-    };
     let sink = sink(args.display, saving)?;
     let mut options = Options::default();
     options.limit = args.limit;
@@ -79,28 +66,36 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
 /// Where and how a stream is saved.
 pub struct Saving {
     pub dir: PathBuf,
-    pub layout: LayoutArg,
-    pub format: SaveFormatArg,
-    pub parquet: ParquetOptions,
+    pub storage: Storage,
 }
 
-fn parquet_options(args: &ConsumeArgs) -> anyhow::Result<ParquetOptions> {
-    let parquet = matches!(args.save_format, SaveFormatArg::Parquet);
+fn saving(args: &ConsumeArgs) -> anyhow::Result<Option<Saving>> {
+    let parquet = args.save_format == StorageFormat::Parquet;
     if !parquet && !args.partition_by.is_empty() {
         anyhow::bail!("--partition-by goes with --save-format parquet");
     }
-    let partition_by = args
-        .partition_by
-        .iter()
-        .map(|k| k.parse::<PartitionBy>())
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ParquetOptions::default()
-        .with_roll(
-            args.roll,
-            Duration::from_secs_f64(args.roll_seconds.max(0.0)),
-        )
-        .with_partition_by(partition_by)
-        .with_cutouts(!args.no_cutouts))
+    let Some(dir) = &args.save else {
+        if parquet || !args.partition_by.is_empty() {
+            anyhow::bail!("--save-format parquet and --partition-by go with --save DIR");
+        }
+        return Ok(None);
+    };
+    let storage = match args.save_format {
+        StorageFormat::Parquet => Storage::Parquet(
+            ParquetOptions::default()
+                .with_roll(
+                    args.roll,
+                    Duration::from_secs_f64(args.roll_seconds.max(0.0)),
+                )
+                .with_partition_by(args.partition_by.clone())
+                .with_cutouts(!args.no_cutouts),
+        ),
+        format => Storage::named(format, args.layout)?,
+    };
+    Ok(Some(Saving {
+        dir: dir.clone(),
+        storage,
+    }))
 }
 
 /// Where alerts go: printed lines, files, or both.
@@ -108,7 +103,7 @@ pub fn sink(display: bool, save: Option<Saving>) -> anyhow::Result<Box<dyn Sink>
     let display = display.then(display_handler);
     let saver = match save {
         Some(s) => Some(
-            storage(&s)
+            s.storage
                 .open(&s.dir)
                 .with_context(|| format!("cannot save to {}", s.dir.display()))?,
         ),
@@ -120,24 +115,6 @@ pub fn sink(display: bool, save: Option<Saving>) -> anyhow::Result<Box<dyn Sink>
         (None, Some(saver)) => saver,
         (None, None) => Box::new(Handler::new(|_: &Alert| Ok(()))),
     })
-}
-
-fn storage(s: &Saving) -> Storage {
-    let layout = match s.layout {
-        LayoutArg::Fink => Layout::Fink,
-        LayoutArg::Topic => Layout::Topic,
-    };
-    match s.format {
-        SaveFormatArg::Parquet => Storage::Parquet(s.parquet.clone()),
-        SaveFormatArg::Json => Storage::Files {
-            layout,
-            format: SaveFormat::Json,
-        },
-        SaveFormatArg::Avro => Storage::Files {
-            layout,
-            format: SaveFormat::Avro,
-        },
-    }
 }
 
 /// Prints one line per alert on stdout; an alert counts as handled once
@@ -192,13 +169,21 @@ pub fn report(stats: &Stats, saved: Option<&PathBuf>) {
     if let Some(dir) = saved {
         line += &format!("; saved in {}", dir.display());
     }
+    if stats.stopped {
+        line += "; stopped on request";
+    }
     eprintln!("{line}");
 }
 
-/// SIGINT and SIGTERM set a flag: the pipeline finishes its batch and exits 0.
+/// SIGINT and SIGTERM set a flag: the pipeline finishes its batch and
+/// exits 0 within its stop timeout. A second signal exits at once (130):
+/// what was committed stays committed, the rest is delivered again.
 fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first: it sees the flag as the previous signal left it.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
+            .context("cannot install signal handlers")?;
         signal_hook::flag::register(signal, stop.clone())
             .context("cannot install signal handlers")?;
     }

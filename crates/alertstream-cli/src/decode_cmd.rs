@@ -2,8 +2,9 @@
 //! on stderr and go on.
 
 use crate::cli::{CutoutsArgs, DecodeArgs, InspectArgs, ViewArgs};
+use crate::text::{table_header, table_row};
 use alertstream::decode::parallel::map_ordered;
-use alertstream::model::view::{table_header, table_row, Summary};
+use alertstream::model::summary::Summary;
 use alertstream::{Alert, Decoder};
 use anyhow::Context;
 use std::io::Write;
@@ -69,10 +70,7 @@ pub fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
-    let format = match args.picture_format.as_str() {
-        "svg" => PictureFormat::Svg,
-        _ => PictureFormat::Png,
-    };
+    let format: PictureFormat = args.picture_format;
     for_each_alert(&decoder, &args.paths, |out, alert| {
         let path = save_picture(alert, &args.out, format).map_err(std::io::Error::other)?;
         writeln!(out, "{}", path.display())
@@ -115,7 +113,11 @@ fn for_each_alert(
                 .record
                 .map(|r| format!(" (record {r})"))
                 .unwrap_or_default();
-            format!("{}{record}: {}", file.display(), f.error)
+            format!(
+                "{}{record}: {}",
+                file.display(),
+                crate::hint::with_hint(&f.error)
+            )
         });
         (lines, failure)
     };

@@ -5,8 +5,11 @@ mod auth_cmd;
 mod cli;
 mod consume_cmd;
 mod decode_cmd;
+mod hint;
+mod out;
 mod publish_cmd;
 mod table_cmd;
+mod text;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
         Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("alertstream: error: {}", error_text(&e));
-            if let Some(hint) = hint(&e) {
+            if let Some(hint) = hint::for_error(&e) {
                 eprintln!("alertstream: {hint}");
             }
             ExitCode::from(1)
@@ -118,22 +121,6 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
-/// What to do about errors whose fix is not in their message.
-fn hint(e: &anyhow::Error) -> Option<&'static str> {
-    let io_kind = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<std::io::Error>())
-        .map(std::io::Error::kind);
-    match io_kind {
-        Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => Some(
-            "the disk is full: free some space or save to another folder, then run the same \
-             command again. Alerts that were not durably saved were not committed: the broker \
-             delivers them again.",
-        ),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_full_disk_gets_a_hint_and_other_errors_none() {
-        assert!(hint(&disk_full()).is_some_and(|h| h.contains("free some space")));
-        assert_eq!(hint(&anyhow::anyhow!("no topic")), None);
+        assert!(hint::for_error(&disk_full()).is_some_and(|h| h.contains("free some space")));
+        assert_eq!(hint::for_error(&anyhow::anyhow!("no topic")), None);
     }
 }

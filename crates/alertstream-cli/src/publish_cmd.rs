@@ -1,12 +1,14 @@
 //! `publish` (alert files to a topic) and `demo` (a whole stream on the
 //! bundled alerts, against an embedded or a given broker).
 
-use crate::cli::{DemoArgs, LayoutArg, PublishArgs, SaveFormatArg};
+use crate::cli::{schema_options, DemoArgs, PublishArgs};
 use crate::consume_cmd::{report, sink, stream, Saving};
 use crate::decode_cmd::files_under;
-use alertstream::kafka::publisher::{create_topic, encode, Message, Publisher};
+use alertstream::kafka::admin::create_topic;
+use alertstream::kafka::publisher::{encode, Message, Publisher};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig, EmbeddedBroker, Start};
 use alertstream::pipeline::Options;
+use alertstream::sink::{Layout, Storage, StorageFormat};
 use alertstream::{Decoder, DecoderOptions, Format};
 use anyhow::Context;
 use std::io::IsTerminal;
@@ -16,9 +18,7 @@ use std::time::{Duration, Instant};
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
-    let mut options = DecoderOptions::default();
-    options.schema_file = args.schema.clone();
-    options.schema_dir = args.schema_dir.clone();
+    let options = schema_options(&args.schemas).with_limits(args.limits.limits());
     let decoder = Decoder::new(options).context("cannot set up decoding")?;
     let mut failures = 0usize;
     let mut messages = Vec::new();
@@ -28,13 +28,21 @@ pub fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             match encode(alert, args.wire_format, args.schema_id) {
                 Ok(m) => messages.push(m),
                 Err(e) => {
-                    eprintln!("alertstream: {}: {e}", file.display());
+                    eprintln!(
+                        "alertstream: {}: {}",
+                        file.display(),
+                        crate::hint::with_hint(&e)
+                    );
                     failures += 1;
                 }
             }
         }
         if let Some(f) = decoded.failure {
-            eprintln!("alertstream: {}: {}", file.display(), f.error);
+            eprintln!(
+                "alertstream: {}: {}",
+                file.display(),
+                crate::hint::with_hint(&f.error)
+            );
             failures += 1;
         }
     }
@@ -155,9 +163,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let consumer = Consumer::new(config)?;
     let saving = Saving {
         dir: args.dir.clone(),
-        layout: LayoutArg::Fink,
-        format: SaveFormatArg::Avro,
-        parquet: Default::default(),
+        storage: Storage::named(StorageFormat::Avro, Layout::Fink)?,
     };
     let sink = sink(true, Some(saving))?;
     let mut options = Options::default();
@@ -166,7 +172,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let stats = stream(consumer, sink, options, std::io::stderr().is_terminal())?;
     report(&stats, Some(&args.dir));
     eprintln!(
-        "alertstream: look at them with: alertstream inspect {}",
+        "alertstream: look at them with: {} inspect {}",
+        this_command(),
         args.dir.display()
     );
     Ok(if stats.alerts == sent {
@@ -174,4 +181,16 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// How to run this binary again, as the user ran it: `alertstream` when it
+/// was found on the PATH, else its path (`cargo run` runs
+/// `target/release/alertstream`; `cargo install --path crates/alertstream-cli`
+/// puts it on the PATH).
+fn this_command() -> String {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    if argv0.is_empty() || !argv0.contains('/') {
+        return "alertstream".to_owned();
+    }
+    argv0
 }

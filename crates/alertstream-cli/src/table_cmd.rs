@@ -1,13 +1,13 @@
 //! `table`: saved alerts into one Parquet, Arrow or CSV file.
 
 use crate::cli::TableArgs;
+use alertstream::durable::AtomicFile;
 use alertstream::table::{
     csv_left_out, AlertReader, ReadReport, TableFormat, TableOptions, TableWriter,
 };
 use alertstream::Decoder;
 use anyhow::{bail, Context};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -40,24 +40,18 @@ pub fn table(args: TableArgs) -> anyhow::Result<ExitCode> {
             other => other?,
         }
     } else {
-        let tmp = temporary_name(&args.output);
-        let file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        let out = BufWriter::with_capacity(1 << 20, file);
-        let written = write_table(&reader, &args, out, format, schema).and_then(|report| {
-            std::fs::rename(&tmp, &args.output).with_context(|| {
-                format!(
-                    "cannot rename {} to {}",
-                    tmp.display(),
-                    args.output.display()
-                )
-            })?;
-            Ok(report)
-        });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written?
+        // Whole or not at all: a temporary file, synced, then renamed; an
+        // error on the way removes it.
+        let mut file = AtomicFile::create(&args.output)?;
+        let report = write_table(
+            &reader,
+            &args,
+            BufWriter::with_capacity(1 << 20, &mut file),
+            format,
+            schema,
+        )?;
+        file.commit()?;
+        report
     };
     for failure in &report.failures {
         eprintln!("alertstream: {failure}");
@@ -75,7 +69,7 @@ pub fn table(args: TableArgs) -> anyhow::Result<ExitCode> {
 
 fn output_format(args: &TableArgs, to_stdout: bool) -> anyhow::Result<TableFormat> {
     if let Some(f) = &args.output_format {
-        return Ok(f.parse()?);
+        return Ok(*f);
     }
     if to_stdout {
         return Ok(TableFormat::Csv);
@@ -113,15 +107,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             || c.to_string().contains("Broken pipe")
     })
-}
-
-/// `OUT` is written as `.OUT.tmp-<pid>` beside it, then renamed.
-fn temporary_name(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "table".into());
-    output.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 fn print_summary(args: &TableArgs, report: &ReadReport, seconds: f64) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! Cutouts: the stamps alertstream decodes (`Alert::cutouts`) and the FITS
 //! files `alertstream cutouts` writes, against astropy reading the same
-//! bytes (scripts/check_stamps.py).
+//! bytes (tests/oracles/check_stamps.py).
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::process::Command;
 
 fn check_stamps(args: &[&str]) -> String {
     let out = Command::new(fink_python())
-        .arg(data("../../scripts/check_stamps.py"))
+        .arg(data("../../tests/oracles/check_stamps.py"))
         .args(args)
         .output()
         .unwrap();
@@ -145,14 +145,18 @@ fn zscale_limits_and_the_asinh_stretch_equal_astropys() {
     let (ours, theirs) = ours_and_astropys("display");
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
     for (i, (stamp, t)) in ours.iter().zip(&theirs).enumerate() {
-        let (low, high) = alertstream::model::stamp::zscale(&stamp.pixels).unwrap();
+        let (low, high) = alertstream::picture::zscale(&stamp.pixels).unwrap();
         let (tl, th) = (t["low"].as_f64().unwrap(), t["high"].as_f64().unwrap());
         assert!(
             close(low, tl) && close(high, th),
             "stamp {i}: ({low}, {high}) vs astropy ({tl}, {th})"
         );
         let values = t["values"].as_array().unwrap();
-        for (j, (a, b)) in stamp.display_values().iter().zip(values).enumerate() {
+        for (j, (a, b)) in alertstream::picture::display_values(stamp)
+            .iter()
+            .zip(values)
+            .enumerate()
+        {
             match b.as_f64() {
                 Some(b) => assert!(close(*a, b), "stamp {i} pixel {j}: {a} vs {b}"),
                 None => assert!(a.is_nan(), "stamp {i} pixel {j}: {a}, astropy NaN"),

@@ -48,7 +48,7 @@ fn temporary_files(dir: &Path) -> Vec<PathBuf> {
 /// check_table.py's dataset check: every row once, partitions as columns.
 fn check_dataset(dir: &Path, rows: usize) -> String {
     let out = Command::new(fink_python())
-        .arg(data("../../scripts/check_table.py"))
+        .arg(data("../../tests/oracles/check_table.py"))
         .args(["dataset", dir.to_str().unwrap(), &rows.to_string()])
         .output()
         .unwrap();

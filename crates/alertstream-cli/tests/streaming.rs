@@ -174,8 +174,11 @@ fn json_round_trip() {
 
 /// The alert ids of `--display` lines (fifth column).
 fn displayed_ids(o: &std::process::Output) -> Vec<String> {
-    stdout_lines(o)
-        .iter()
+    ids_of_lines(&String::from_utf8_lossy(&o.stdout))
+}
+
+fn ids_of_lines(text: &str) -> Vec<String> {
+    text.lines()
         .map(|l| l.split_whitespace().nth(4).unwrap().to_owned())
         .collect()
 }
@@ -211,16 +214,23 @@ fn two_consumers_share_a_four_partition_topic() {
     t.create_topic("shared", 4);
     let spawn = || {
         let mut args = t.consume_args("shared", "team");
-        args.extend(["--display", "--timeout", "12"].map(String::from));
-        common::bin()
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        // --verbose: the members say when the group gives them partitions.
+        args.extend(["--display", "--timeout", "12", "--verbose"].map(String::from));
+        common::Running::spawn(&args)
     };
     let (a, b) = (spawn(), spawn());
-    std::thread::sleep(Duration::from_secs(7)); // both join and the group settles
+    let assigned = |member: &common::Running| {
+        member
+            .stderr()
+            .lines()
+            .rfind(|l| l.contains("assigned") && l.contains("partition(s) to this member"))
+            .is_some_and(|l| !l.contains("assigned 0 "))
+    };
+    common::wait_until(
+        Duration::from_secs(60),
+        "both members have partitions",
+        || assigned(&a) && assigned(&b),
+    );
     let files = distinct_ztf();
     let mut refs: Vec<&str> = files.iter().map(String::as_str).collect();
     let fink = path("fink/avro_multi_alerts.avro");
@@ -231,8 +241,12 @@ fn two_consumers_share_a_four_partition_topic() {
         &["-X", "sticky.partitioning.linger.ms=0", "--rate", "20"],
         &refs,
     );
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    let (ia, ib) = (displayed_ids(&a), displayed_ids(&b));
+    let (mut a, mut b) = (a, b);
+    for member in [&mut a, &mut b] {
+        let code = member.exit_within(Duration::from_secs(60));
+        assert_eq!(code, Some(0), "{}", member.stderr());
+    }
+    let (ia, ib) = (ids_of_lines(&a.stdout()), ids_of_lines(&b.stdout()));
     let expected: BTreeSet<String> = alerts_of(&refs)
         .iter()
         .map(|a| a.alert_id().unwrap().to_string())
@@ -277,7 +291,11 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
     t.publish("crash", "json", &[], &[&input.display().to_string()]);
     let out = work.join("out");
     let save = out.display().to_string();
-    let mut args = t.consume_args("crash", "g");
+    // A 2 s session: the killed member is expired before the restarted one
+    // syncs, so Tansu cannot strand the restart (its coordinator expires a
+    // dead member only inside another's request, and keeps a newcomer's
+    // empty assignment when that happens inside the newcomer's SyncGroup).
+    let mut args = session_args(&t, "crash", "g", 2000);
     // Tansu holds each fetch for the whole wait: 200 ms paces the stream to
     // a few hundred alerts a second, so the kill lands mid-stream even when
     // the first commit is slow to be seen.
@@ -313,10 +331,10 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
     let at_crash = saved_files_count(&out);
     assert!(at_crash < n, "the kill came too late to test anything");
 
-    let mut args = t.consume_args("crash", "g");
-    // The killed member's session (6 s) must expire before the group hands
-    // its partitions over: the idle timeout has to outlast it.
-    args.extend(["--save", &save, "--timeout", "15", "--display"].map(String::from));
+    let mut args = session_args(&t, "crash", "g", 2000);
+    // The idle timeout counts from the first assignment, after the killed
+    // member's session expired.
+    args.extend(["--save", &save, "--timeout", "5", "--display"].map(String::from));
     let rerun = common::bin().args(&args).output().unwrap();
     assert!(rerun.status.success());
     assert!(
@@ -339,6 +357,17 @@ fn kill_9_while_saving_loses_and_duplicates_nothing() {
             &format!("{}_{}.json", v["objectId"].as_str().unwrap(), v["candid"])
         );
     }
+}
+
+/// `consume` arguments with a session of `ms` instead of the usual 6 s.
+fn session_args(t: &Tansu, topic: &str, group: &str, ms: u32) -> Vec<String> {
+    let mut args = t.consume_args(topic, group);
+    let at = args
+        .iter()
+        .position(|a| a == "--session-timeout-ms")
+        .unwrap();
+    args[at + 1] = ms.to_string();
+    args
 }
 
 fn saved_files_count(dir: &Path) -> usize {
@@ -414,28 +443,15 @@ fn sigterm_finishes_the_batch_commits_and_exits_0() {
         ]
         .map(String::from),
     );
-    let child = common::bin()
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !work.join("out").exists() || std::fs::read_dir(work.join("out")).unwrap().count() == 0 {
-        assert!(Instant::now() < deadline, "nothing staged");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill only sends a signal to the child we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let first = child.wait_with_output().unwrap();
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let seen = stdout_lines(&first).len();
+    let mut first = common::Running::spawn(&args);
+    // Mid-stream: some alerts displayed (and staged), their batch not sealed.
+    common::wait_until(Duration::from_secs(60), "alerts displayed", || {
+        first.stdout_lines() >= 100
+    });
+    first.signal(libc::SIGTERM);
+    let code = first.exit_within(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{}", first.stderr());
+    let seen = first.stdout_lines();
     assert!(seen > 0);
     assert_eq!(
         saved_files_count(&work.join("out")),

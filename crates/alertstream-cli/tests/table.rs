@@ -1,5 +1,5 @@
 //! `alertstream table`: every bundled sample into Parquet, checked value for
-//! value against fastavro and pymongo's bson by scripts/check_table.py
+//! value against fastavro and pymongo's bson by tests/oracles/check_table.py
 //! (pyarrow reads the file; polars and pandas open it too).
 
 mod common;
@@ -8,9 +8,9 @@ use common::{assert_success, bin, data, fink_python, path, run, TempDir};
 use std::path::Path;
 use std::process::Command;
 
-/// Runs scripts/check_table.py; its stderr is the failure message.
+/// Runs tests/oracles/check_table.py; its stderr is the failure message.
 fn check(mode: &str, table: &Path, sources: &[String]) -> String {
-    let script = data("../../scripts/check_table.py");
+    let script = data("../../tests/oracles/check_table.py");
     let out = Command::new(fink_python())
         .arg(script)
         .arg(mode)

@@ -1,6 +1,6 @@
 //! `alertstream view`: one picture per alert. The SVG output is read back:
 //! one light-curve mark per measurement, per band colour and kind, as
-//! computed from fastavro's records (scripts/check_stamps.py points), which
+//! computed from fastavro's records (tests/oracles/check_stamps.py points), which
 //! also checks that ZTF fid 1/2/3 are drawn as g/r/i.
 
 mod common;
@@ -46,7 +46,7 @@ fn marks(svg: &str) -> BTreeMap<(String, &'static str), u64> {
 
 fn expected(sources: &[String]) -> Vec<J> {
     let out = Command::new(fink_python())
-        .arg(data("../../scripts/check_stamps.py"))
+        .arg(data("../../tests/oracles/check_stamps.py"))
         .arg("points")
         .args(sources)
         .output()

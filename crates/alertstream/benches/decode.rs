@@ -4,7 +4,7 @@
 //!
 //! Prints alerts/s and MB/s for decoding alone and for decoding plus JSON
 //! output, as JSON Lines on stdout. With `BENCH_MESSAGES_DIR` set it also
-//! writes the exact messages it decoded, so scripts/bench-decode.sh can time
+//! writes the exact messages it decoded, so bench/bench-decode.sh can time
 //! fastavro on the same bytes. Run through that script.
 
 use alertstream::{Decoder, DecoderOptions};

@@ -1,4 +1,4 @@
-//! The ceilings the streaming benchmark compares against (scripts/bench-stream.sh):
+//! The ceilings the streaming benchmark compares against (bench/bench-stream.sh):
 //!
 //! `raw_ceiling consume SERVERS TOPIC GROUP N` receives N messages with a bare
 //! librdkafka consumer (no decoding, no commits): what the broker and the

@@ -7,11 +7,13 @@
 //! - [`kafka`]: connection, consumer, publisher, admin calls, profiles;
 //! - [`decode`]: payload bytes (+ key) into alerts, with the writer schema;
 //! - [`model`]: the decoded alert and its survey-aware accessors;
-//! - [`sink`]: durable files, in batches;
+//! - [`sink`]: where alerts go: durable files in batches, Parquet, a handler;
 //! - [`table`]: alerts as Arrow record batches and Parquet files;
 //! - [`pipeline`]: poll, hand to a sink, commit only what is durable.
 //!
-//! [`avro`] is the Avro format below them (container framing, decode plans).
+//! Below them: [`avro`] (container framing, decode plans), [`limits`] (what
+//! one payload may cost), [`durable`] (files that appear whole or not at
+//! all), [`names`] (settings named by words) and [`error`].
 //!
 //! ```
 //! use alertstream::{Decoder, DecoderOptions};
@@ -26,15 +28,19 @@
 
 pub mod avro;
 pub mod decode;
+pub mod durable;
 pub mod error;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod limits;
 pub mod model;
+pub mod names;
 #[cfg(feature = "picture")]
 pub mod picture;
 #[cfg(feature = "kafka")]
 pub mod pipeline;
+#[cfg(feature = "profiles")]
+pub mod profile;
 pub mod sink;
 #[cfg(feature = "table")]
 pub mod table;
@@ -42,8 +48,9 @@ pub mod table;
 pub use decode::schemas::SchemaCache;
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};
 pub use error::{Error, PoisonMessage, Result};
-pub use model::alert::{Alert, Brightness, Cutout, Id, KafkaMeta, Point, Survey};
+pub use model::alert::{Alert, Brightness, Id, KafkaMeta, Point, Survey};
 pub use model::format::Format;
 pub use model::schema::WriterSchema;
+pub use model::stamp::Cutout;
 pub use model::time::{Time, TimeScale};
 pub use model::value::{Datum, Logical, Value};

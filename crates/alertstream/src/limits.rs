@@ -1,18 +1,31 @@
 //! Bounds on what one payload may cost, below every stage that reads bytes.
-
-use crate::error::{Error, Result};
-use std::io::Read;
+//! The numbers live here; each stage that reads bytes applies the ones that
+//! concern it (framing, Avro datums, documents, schemas, cutouts).
 
 /// Bounds on what one payload may cost to decode, so that a corrupt or
 /// hostile message is an error, not an exhausted memory or stack. Real
-/// alerts are under 1 MB and nest a few levels.
+/// alerts are under 1 MB, nest a few levels and are gzipped once at most.
+///
+/// ```
+/// use alertstream::decode::Limits;
+/// let mut limits = Limits::default();
+/// limits.max_gzip_layers = 1;
+/// assert!(limits.max_inflated >= 10 << 20);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest size a compressed payload (gzip, zlib) may inflate to.
+    /// Largest size a compressed payload (gzip, zlib, a cutout) may inflate
+    /// to, all of its gzip layers together.
     pub max_inflated: usize,
-    /// Deepest nesting of records, arrays and maps in a document (BSON, JSON).
+    /// Deepest nesting of records, arrays and maps (Avro, BSON, JSON).
     pub max_depth: usize,
+    /// Most gzip layers around one payload (a `.avro.gz` file has one).
+    pub max_gzip_layers: usize,
+    /// Largest decompressed block of an Avro container.
+    pub max_block_bytes: usize,
+    /// Most distinct writer schemas kept parsed at once.
+    pub max_schemas: usize,
 }
 
 impl Default for Limits {
@@ -20,31 +33,31 @@ impl Default for Limits {
         Limits {
             max_inflated: 64 << 20,
             max_depth: 128,
+            max_gzip_layers: 2,
+            max_block_bytes: 512 << 20,
+            max_schemas: 256,
         }
     }
 }
 
-/// The first bytes of gzip data.
-pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The names of the limits, as settings: what an error says was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    MaxInflated,
+    MaxDepth,
+    MaxGzipLayers,
+    MaxBlockBytes,
+}
 
-/// Inflates `reader`, failing when the result would exceed `limit` bytes.
-pub(crate) fn inflate(mut reader: impl Read, limit: usize, codec: &'static str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    (&mut reader)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Decompress {
-            codec,
-            reason: e.to_string(),
-        })?;
-    if out.len() > limit {
-        return Err(Error::Decompress {
-            codec,
-            reason: format!(
-                "inflates beyond the {} MiB limit (DecoderOptions::limits): not an alert, or a corrupt one",
-                limit >> 20
-            ),
-        });
+impl Limit {
+    /// The field of [`Limits`] that sets it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Limit::MaxInflated => "max_inflated",
+            Limit::MaxDepth => "max_depth",
+            Limit::MaxGzipLayers => "max_gzip_layers",
+            Limit::MaxBlockBytes => "max_block_bytes",
+        }
     }
-    Ok(out)
 }

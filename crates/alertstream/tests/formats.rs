@@ -84,7 +84,11 @@ fn fink_schemaless_without_schema_says_what_to_do() {
     let d = decoder(DecoderOptions::default().with_format(Format::Fink));
     let err = d.decode(None, datums[0].clone()).unwrap_err();
     assert!(matches!(err, Error::MissingSchema), "{err}");
-    assert!(err.to_string().contains("--schema FILE"));
+    assert!(
+        err.to_string().contains("no schema file was given"),
+        "{err}"
+    );
+    assert_eq!(err.settings(), [alertstream::error::Setting::SchemaFile]);
 }
 
 #[test]
@@ -440,7 +444,17 @@ fn a_payload_inflating_past_the_limit_is_an_error_not_truncated() {
     gz.write_all(&vec![b' '; 2 << 20]).unwrap();
     let err = d.decode(None, gz.finish().unwrap().into()).unwrap_err();
     assert!(
-        err.to_string().contains("inflates beyond the 1 MiB limit"),
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: alertstream::error::Limit::MaxInflated,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("max_inflated limit of 1 MiB"),
         "{err}"
     );
     let err = d.decode(None, zlib(&vec![0; 2 << 20])).unwrap_err();

@@ -1,5 +1,5 @@
 //! Golden tests: every sample decodes to the values an independent decoder
-//! (fastavro, pymongo's bson; see scripts/golden.py) read from the same file.
+//! (fastavro, pymongo's bson; see tests/oracles/golden.py) read from the same file.
 
 mod common;
 
@@ -171,7 +171,7 @@ fn every_sample_matches_its_golden_values() {
         let golden_path = common::data(&format!("golden/{rel}.json"));
         let golden: J = serde_json::from_slice(&std::fs::read(&golden_path).unwrap_or_else(|_| {
             panic!(
-                "no golden file for {}: run scripts/golden.py",
+                "no golden file for {}: run tests/oracles/golden.py",
                 path.display()
             )
         }))

@@ -6,7 +6,8 @@
 
 use alertstream::kafka::publisher::{Message, Publisher};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig};
-use alertstream::pipeline::{Handler, Options, Pipeline};
+use alertstream::pipeline::{Options, Pipeline};
+use alertstream::sink::Handler;
 use alertstream::{Alert, Error};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::RDKafkaRespErr;

@@ -161,7 +161,7 @@ fn empty_and_random_payloads_are_errors() {
 
 #[test]
 fn every_format_forced_on_every_sample_never_panics() {
-    for format in alertstream::Format::ALL {
+    for &format in alertstream::Format::ALL {
         let d = Decoder::new(
             alertstream::DecoderOptions::default()
                 .with_format(format)

@@ -371,6 +371,10 @@ impl Running {
         self.stdout.lock().unwrap().lines().count()
     }
 
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

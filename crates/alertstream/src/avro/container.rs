@@ -3,15 +3,12 @@
 //! their records are decoded by [`crate::decode::datum::decode_datum`].
 
 use super::read_varint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 use bytes::Bytes;
 use std::io::Read;
 
 /// The four bytes every container file starts with.
 pub const MAGIC: &[u8; 4] = b"Obj\x01";
-
-/// A decompressed block larger than this is refused (decompression bombs).
-const MAX_BLOCK_BYTES: usize = 512 << 20;
 
 /// Block compression codecs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,8 +125,13 @@ fn parse_codec(name: &[u8]) -> Result<Codec> {
     }
 }
 
-/// Iterates over the blocks of a container, decompressing each.
-pub fn blocks<'a>(buf: &'a Bytes, header: &'a Header) -> impl Iterator<Item = Result<Block>> + 'a {
+/// Iterates over the blocks of a container, decompressing each; a block
+/// that decompresses to more than `max_block_bytes` is refused.
+pub fn blocks<'a>(
+    buf: &'a Bytes,
+    header: &'a Header,
+    max_block_bytes: usize,
+) -> impl Iterator<Item = Result<Block>> + 'a {
     let mut c = Cursor {
         buf,
         pos: header.blocks_start,
@@ -139,13 +141,13 @@ pub fn blocks<'a>(buf: &'a Bytes, header: &'a Header) -> impl Iterator<Item = Re
         if failed || c.pos >= buf.len() {
             return None;
         }
-        let result = next_block(&mut c, header);
+        let result = next_block(&mut c, header, max_block_bytes);
         failed = result.is_err();
         Some(result)
     })
 }
 
-fn next_block(c: &mut Cursor<'_>, header: &Header) -> Result<Block> {
+fn next_block(c: &mut Cursor<'_>, header: &Header, max: usize) -> Result<Block> {
     let offset = c.pos;
     let count = c.long("block record count")?;
     let count = usize::try_from(count)
@@ -159,7 +161,7 @@ fn next_block(c: &mut Cursor<'_>, header: &Header) -> Result<Block> {
             "block sync marker does not match the header's",
         ));
     }
-    let data = decompress(header.codec, data, offset)?;
+    let data = decompress(header.codec, data, offset, max)?;
     Ok(Block {
         count,
         data,
@@ -167,19 +169,19 @@ fn next_block(c: &mut Cursor<'_>, header: &Header) -> Result<Block> {
     })
 }
 
-fn decompress(codec: Codec, data: Bytes, offset: usize) -> Result<Bytes> {
+fn decompress(codec: Codec, data: Bytes, offset: usize, max: usize) -> Result<Bytes> {
     match codec {
         Codec::Null => Ok(data),
         Codec::Deflate => {
             let mut out = Vec::new();
             flate2::read::DeflateDecoder::new(&data[..])
-                .take(MAX_BLOCK_BYTES as u64 + 1)
+                .take(max as u64 + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| Error::Decompress {
                     codec: "deflate",
                     reason: format!("block at byte {offset}: {e}"),
                 })?;
-            check_block_size(out.len(), offset)?;
+            check_block_size(out.len(), offset, max)?;
             Ok(out.into())
         }
         Codec::Snappy => {
@@ -193,7 +195,7 @@ fn decompress(codec: Codec, data: Bytes, offset: usize) -> Result<Bytes> {
                 .ok_or_else(|| snappy_err("block shorter than its CRC".into()))?;
             let (body, crc) = data.split_at(split);
             let len = snap::raw::decompress_len(body).map_err(|e| snappy_err(e.to_string()))?;
-            check_block_size(len, offset)?;
+            check_block_size(len, offset, max)?;
             let out = snap::raw::Decoder::new()
                 .decompress_vec(body)
                 .map_err(|e| snappy_err(e.to_string()))?;
@@ -208,12 +210,15 @@ fn decompress(codec: Codec, data: Bytes, offset: usize) -> Result<Bytes> {
     }
 }
 
-fn check_block_size(len: usize, offset: usize) -> Result<()> {
-    if len > MAX_BLOCK_BYTES {
-        return Err(Error::corrupt(
-            offset,
-            format!("block decompresses to more than {MAX_BLOCK_BYTES} bytes"),
-        ));
+fn check_block_size(len: usize, offset: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(Error::LimitExceeded {
+            limit: Limit::MaxBlockBytes,
+            what: format!(
+                "the container block at byte {offset} decompresses to more than {max} bytes"
+            ),
+            allowed: format!("{max} bytes"),
+        });
     }
     Ok(())
 }

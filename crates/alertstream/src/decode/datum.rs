@@ -5,18 +5,21 @@
 
 use crate::avro::plan::{Node, Plan};
 use crate::avro::read_varint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 use crate::model::schema::WriterSchema;
 use crate::model::value::{ArenaBuilder, Slots, Span, Value};
 
-/// Nesting deeper than this is treated as corrupt (guards recursive schemas).
-const MAX_DEPTH: usize = 128;
-
 /// Decodes one datum starting at `pos` in `buf`; returns its value arena
-/// (slot 0 holds the datum) and the position just after it.
+/// (slot 0 holds the datum) and the position just after it. Nesting deeper
+/// than `max_depth` (a recursive schema) is refused.
 ///
 /// Strings and bytes in the values are [`Span`]s of `buf`.
-pub fn decode_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<(Vec<Value>, usize)> {
+pub fn decode_datum(
+    schema: &WriterSchema,
+    buf: &[u8],
+    pos: usize,
+    max_depth: usize,
+) -> Result<(Vec<Value>, usize)> {
     if u32::try_from(buf.len()).is_err() {
         return Err(Error::corrupt(0, "payload larger than 4 GiB"));
     }
@@ -27,6 +30,7 @@ pub fn decode_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<(Ve
         buf,
         pos,
         arena: ArenaBuilder::with_capacity(hint),
+        max_depth,
     };
     let root = reader.arena.reserve(1);
     reader.fill(0, root, 0).map_err(|e| *e)?;
@@ -34,8 +38,13 @@ pub fn decode_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<(Ve
 }
 
 /// Decodes a datum that must fill `buf` exactly (one Kafka message value).
-pub fn decode_whole_datum(schema: &WriterSchema, buf: &[u8], pos: usize) -> Result<Vec<Value>> {
-    let (values, end) = decode_datum(schema, buf, pos)?;
+pub fn decode_whole_datum(
+    schema: &WriterSchema,
+    buf: &[u8],
+    pos: usize,
+    max_depth: usize,
+) -> Result<Vec<Value>> {
+    let (values, end) = decode_datum(schema, buf, pos, max_depth)?;
     if end != buf.len() {
         return Err(Error::TrailingBytes {
             at: end,
@@ -63,13 +72,21 @@ struct DatumReader<'a> {
     buf: &'a [u8],
     pos: usize,
     arena: ArenaBuilder,
+    max_depth: usize,
 }
 
 impl DatumReader<'_> {
     /// Decodes a value of schema `node` into arena slot `slot`.
     fn fill(&mut self, mut node: u32, slot: usize, depth: usize) -> Fallible<()> {
-        if depth > MAX_DEPTH {
-            return Err(corrupt(self.pos, "values nested too deeply"));
+        if depth > self.max_depth {
+            return Err(Box::new(Error::LimitExceeded {
+                limit: Limit::MaxDepth,
+                what: format!(
+                    "values nested deeper than {} levels at byte {}",
+                    self.max_depth, self.pos
+                ),
+                allowed: format!("{} levels", self.max_depth),
+            }));
         }
         let value = loop {
             let Some(&n) = self.plan.nodes.get(node as usize) else {
@@ -325,7 +342,7 @@ mod tests {
         zigzag(0, &mut d);
         string("end", &mut d);
 
-        let values = decode_whole_datum(&schema, &d, 0).unwrap();
+        let values = decode_whole_datum(&schema, &d, 0, 128).unwrap();
         let root = Datum::root(&values, &d, Some(&schema));
         let items: Vec<_> = root.get("a").unwrap().items().collect();
         assert_eq!(items.len(), 3);
@@ -352,7 +369,7 @@ mod tests {
         let schema = WriterSchema::parse(r#"{"type":"array","items":"null"}"#).unwrap();
         let mut d = Vec::new();
         zigzag(1 << 40, &mut d);
-        let err = decode_whole_datum(&schema, &d, 0).unwrap_err();
+        let err = decode_whole_datum(&schema, &d, 0, 128).unwrap_err();
         assert!(err.to_string().contains("block claims"), "{err}");
     }
 }

@@ -1,8 +1,10 @@
 //! Schemaless documents: ANTARES's zlib-compressed BSON and plain JSON, turned
 //! into the same [`Value`] tree as Avro records.
 
+use crate::decode::framing::inflate;
+use crate::error::Limit;
 use crate::error::{Error, Result};
-use crate::limits::{inflate, Limits};
+use crate::limits::Limits;
 use crate::model::value::{ArenaBuilder, Slots, Span, Value};
 use bson::{RawBsonRef, RawDocument};
 
@@ -106,9 +108,11 @@ fn check_bson_depth(raw: &[u8], max_depth: usize) -> Result<()> {
             },
         };
         if open.len() >= max_depth {
-            return Err(Error::Bson(format!(
-                "nested deeper than {max_depth} levels: not an alert, or a corrupt one"
-            )));
+            return Err(Error::LimitExceeded {
+                limit: Limit::MaxDepth,
+                what: format!("BSON nested deeper than {max_depth} levels"),
+                allowed: format!("{max_depth} levels"),
+            });
         }
         open.push(nested);
     }
@@ -135,18 +139,43 @@ fn fill_bson(b: &mut DocumentBuilder, v: bson::Bson, slot: usize) {
     b.arena.set(slot, value);
 }
 
-/// Decodes every JSON value in `payload` (one object, or JSON Lines).
-pub fn decode_json(payload: &[u8]) -> Result<Vec<Document>> {
+/// Decodes every JSON value in `payload` (one object, or JSON Lines),
+/// nested at most `max_depth` levels (serde_json stops at 128 in any case).
+pub fn decode_json(payload: &[u8], max_depth: usize) -> Result<Vec<Document>> {
     serde_json::Deserializer::from_slice(payload)
         .into_iter::<serde_json::Value>()
         .map(|r| {
             let json = r.map_err(|e| Error::Json(e.to_string()))?;
             let mut b = DocumentBuilder::default();
+            check_json_depth(&json, max_depth)?;
             let root = b.arena.reserve(1);
             fill_json(&mut b, json, root);
             b.finish()
         })
         .collect()
+}
+
+/// Refuses a JSON value nested deeper than `max_depth`, with a stack of
+/// its own: no recursion on input.
+fn check_json_depth(json: &serde_json::Value, max_depth: usize) -> Result<()> {
+    use serde_json::Value as J;
+    let mut pending = vec![(json, 0usize)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match value {
+            J::Array(items) => Box::new(items.iter()),
+            J::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if depth >= max_depth {
+            return Err(Error::LimitExceeded {
+                limit: Limit::MaxDepth,
+                what: format!("JSON nested deeper than {max_depth} levels"),
+                allowed: format!("{max_depth} levels"),
+            });
+        }
+        pending.extend(children.map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 fn fill_json(b: &mut DocumentBuilder, v: serde_json::Value, slot: usize) {

@@ -1,20 +1,24 @@
 //! From payload bytes to [`Alert`]s: format detection, schema lookup, decoding.
 
+pub mod cutout;
 pub mod datum;
 pub mod document;
 pub mod files;
+pub mod framing;
 pub mod parallel;
+#[cfg(feature = "registry")]
+mod registry;
 pub mod schemas;
 
-use crate::limits::inflate;
 pub use crate::limits::Limits;
 
 use crate::avro::container;
 use crate::error::{Error, Result};
 use crate::model::alert::Alert;
-use crate::model::format::{head_hex, sniff, starts_like_json, Format, Sniffed};
+use crate::model::format::Format;
 use crate::model::schema::WriterSchema;
 use bytes::Bytes;
+use framing::{head_hex, sniff, starts_like_json, Sniffed};
 use schemas::{SchemaCache, SchemaIdResolver};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -151,7 +155,7 @@ impl Decoder {
             format: options.format,
             fixed_schema,
             schema_dir: options.schema_dir.clone(),
-            cache: SchemaCache::new(),
+            cache: SchemaCache::with_capacity(options.limits.max_schemas),
             ids: SchemaIdResolver::new(options.schema_dir, options.schema_registry),
             by_version: Default::default(),
             limits: options.limits,
@@ -166,12 +170,19 @@ impl Decoder {
 
     /// Like [`Decoder::decode`] but keeps the alerts read before a failure.
     pub fn decode_partial(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
-        if sniff(&value) == Sniffed::Gzip {
-            return match gunzip(&value, self.limits.max_inflated) {
-                Ok(inner) => self.decode_partial(key, inner),
-                Err(e) => Decoded::failed(e),
-            };
+        let value = match framing::strip_gzip_layers(value, &self.limits) {
+            Ok(inner) => inner,
+            Err(e) => return Decoded::failed(e),
+        };
+        let mut decoded = self.decode_unwrapped(key, value);
+        for alert in &mut decoded.alerts {
+            alert.set_limits(self.limits);
         }
+        decoded
+    }
+
+    /// Decodes a payload whose gzip layers are off.
+    fn decode_unwrapped(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
         let format = match self.format.or_else(|| self.detect(key, &value)) {
             Some(f) => f,
             None => {
@@ -188,7 +199,7 @@ impl Decoder {
                 document::decode_antares(&value, &self.limits)
                     .map(|record| Alert::from_document(Format::Antares, value, record)),
             ),
-            Format::Json => match document::decode_json(&value) {
+            Format::Json => match document::decode_json(&value, self.limits.max_depth) {
                 Ok(records) => Decoded {
                     alerts: records
                         .into_iter()
@@ -254,7 +265,7 @@ impl Decoder {
         };
         let mut out = Decoded::default();
         let mut index = 0;
-        for block in container::blocks(&value, &header) {
+        for block in container::blocks(&value, &header, self.limits.max_block_bytes) {
             let block = match block {
                 Ok(b) => b,
                 Err(error) => {
@@ -267,7 +278,7 @@ impl Decoder {
             };
             let mut pos = 0;
             for _ in 0..block.count {
-                match datum::decode_datum(&schema, &block.data, pos) {
+                match datum::decode_datum(&schema, &block.data, pos, self.limits.max_depth) {
                     Ok((record, end)) => {
                         out.alerts.push(Alert::from_avro(
                             Format::Ztf,
@@ -305,7 +316,7 @@ impl Decoder {
 
     fn decode_fink(&self, key: Option<&[u8]>, value: Bytes) -> Result<Alert> {
         let schema = self.fink_schema(key)?;
-        schemaless_alert(Format::Fink, value, schema, 0)
+        schemaless_alert(Format::Fink, value, schema, 0, &self.limits)
     }
 
     fn fink_schema(&self, key: Option<&[u8]>) -> Result<Arc<WriterSchema>> {
@@ -336,7 +347,7 @@ impl Decoder {
         let schema = self.cache.get_or_parse(&text)?;
         let mut known = lock();
         // A stream names a handful of versions; a hostile one, not many more.
-        if known.len() < 256 {
+        if known.len() < self.limits.max_schemas {
             known.insert(version.to_owned(), schema.clone());
         }
         Ok(schema)
@@ -357,7 +368,7 @@ impl Decoder {
             ));
         }
         let schema = self.ids.resolve(u32::from_be_bytes([a, b, c, d]))?;
-        schemaless_alert(Format::Confluent, value, schema, 5)
+        schemaless_alert(Format::Confluent, value, schema, 5, &self.limits)
     }
 }
 
@@ -367,8 +378,9 @@ fn schemaless_alert(
     value: Bytes,
     schema: Arc<WriterSchema>,
     start: usize,
+    limits: &Limits,
 ) -> Result<Alert> {
-    let record = datum::decode_whole_datum(&schema, &value, start)?;
+    let record = datum::decode_whole_datum(&schema, &value, start, limits.max_depth)?;
     let datum = start..value.len();
     Ok(Alert::from_avro(
         format,
@@ -397,8 +409,4 @@ fn single(result: Result<Alert>) -> Decoded {
         },
         Err(e) => Decoded::failed(e),
     }
-}
-
-fn gunzip(bytes: &[u8], limit: usize) -> Result<Bytes> {
-    inflate(flate2::read::MultiGzDecoder::new(bytes), limit, "gzip").map(Bytes::from)
 }

@@ -10,20 +10,32 @@ use crate::model::schema::WriterSchema;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Parsed schemas by the hash of their text. Shared by all decoding threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SchemaCache {
     by_text: Mutex<HashMap<u128, Arc<WriterSchema>>>,
+    /// Distinct schemas kept: a stream has a handful, a hostile one many.
+    capacity: usize,
 }
 
-/// Bound on distinct schemas kept; a stream has a handful, a hostile one many.
-const SCHEMA_CACHE_CAPACITY: usize = 256;
+impl Default for SchemaCache {
+    fn default() -> Self {
+        SchemaCache::with_capacity(crate::limits::Limits::default().max_schemas)
+    }
+}
 
 impl SchemaCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A cache that keeps at most `capacity` schemas (it starts over when full).
+    pub fn with_capacity(capacity: usize) -> Self {
+        SchemaCache {
+            by_text: Mutex::default(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// The parsed schema for this text, parsing it only the first time it is seen.
@@ -38,7 +50,7 @@ impl SchemaCache {
         })?;
         let schema = Arc::new(WriterSchema::parse(text)?);
         let mut map = self.lock();
-        if map.len() >= SCHEMA_CACHE_CAPACITY {
+        if map.len() >= self.capacity {
             map.clear();
         }
         map.insert(key, schema.clone());
@@ -65,8 +77,8 @@ impl SchemaCache {
 pub struct SchemaIdResolver {
     dir: Option<PathBuf>,
     registry: Option<String>,
-    /// One HTTP client for every lookup: connections are reused.
-    agent: ureq::Agent,
+    #[cfg(feature = "registry")]
+    client: super::registry::RegistryClient,
     by_id: Mutex<HashMap<u32, Arc<WriterSchema>>>,
 }
 
@@ -81,9 +93,8 @@ impl SchemaIdResolver {
         SchemaIdResolver {
             dir,
             registry: registry.map(|u| u.trim_end_matches('/').to_owned()),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(15))
-                .build(),
+            #[cfg(feature = "registry")]
+            client: super::registry::RegistryClient::new(),
             by_id: Mutex::default(),
         }
     }
@@ -105,7 +116,13 @@ impl SchemaIdResolver {
             }
         }
         if let Some(url) = &self.registry {
-            return fetch_from_registry(&self.agent, url, id);
+            #[cfg(feature = "registry")]
+            return self.client.fetch(url, id);
+            #[cfg(not(feature = "registry"))]
+            return Err(Error::Registry {
+                url: url.clone(),
+                reason: "this build of alertstream has no schema registry support (cargo feature `registry`)".into(),
+            });
         }
         Err(Error::SchemaNotFound {
             id,
@@ -122,7 +139,7 @@ impl SchemaIdResolver {
             places.push(format!("registry {u}"));
         }
         if places.is_empty() {
-            "no --schema-dir or --schema-registry was given".to_owned()
+            "no schema folder or registry was given".to_owned()
         } else {
             format!("looked in {}", places.join(" and "))
         }
@@ -146,61 +163,4 @@ fn alert_packet_path(dir: &Path, id: u32) -> Option<PathBuf> {
     ]
     .into_iter()
     .find(|p| p.is_file())
-}
-
-/// `url` may carry a path prefix (`https://HOST/schema-registry`).
-fn fetch_from_registry(agent: &ureq::Agent, url: &str, id: u32) -> Result<WriterSchema> {
-    let get_json = |path: &str| -> Result<Option<serde_json::Value>> {
-        let full = format!("{url}{path}");
-        match agent.get(&full).call() {
-            Ok(resp) => resp
-                .into_string()
-                .map_err(|e| e.to_string())
-                .and_then(|body| serde_json::from_str(&body).map_err(|e| e.to_string()))
-                .map(Some)
-                .map_err(|e| Error::Registry {
-                    url: url.to_owned(),
-                    reason: format!("unreadable answer to GET {path}: {e}"),
-                }),
-            Err(ureq::Error::Status(404, _)) => Ok(None),
-            Err(e) => Err(Error::Registry {
-                url: url.to_owned(),
-                reason: format!("GET {path} failed: {e}"),
-            }),
-        }
-    };
-    let schema_text =
-        |j: &serde_json::Value| j.get("schema").and_then(|s| s.as_str()).map(str::to_owned);
-    let Some(answer) = get_json(&format!("/schemas/ids/{id}"))? else {
-        return Err(Error::SchemaNotFound {
-            id,
-            looked: format!("registry {url}"),
-        });
-    };
-    let text = schema_text(&answer).ok_or_else(|| Error::Registry {
-        url: url.to_owned(),
-        reason: format!("answer for id {id} has no \"schema\" string"),
-    })?;
-    let mut deps = Vec::new();
-    for reference in answer
-        .get("references")
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let (Some(subject), Some(version)) = (
-            reference.get("subject").and_then(|s| s.as_str()),
-            reference.get("version"),
-        ) else {
-            continue;
-        };
-        let dep = get_json(&format!("/subjects/{subject}/versions/{version}"))?
-            .and_then(|j| schema_text(&j))
-            .ok_or_else(|| Error::Registry {
-                url: url.to_owned(),
-                reason: format!("reference {subject} v{version} of schema {id} not found"),
-            })?;
-        deps.push(dep);
-    }
-    WriterSchema::parse_with_deps(&text, &deps, &format!("registry id {id}"))
 }

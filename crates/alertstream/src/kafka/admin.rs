@@ -1,9 +1,12 @@
-//! Looking after topics and groups: list topics, a group's lag per
+//! Looking after topics and groups: list and create topics, a group's lag per
 //! partition, and moving a group's committed offsets.
 
 use crate::error::{kafka, Error, Result};
 use crate::kafka::connection::{Connection, ErrorContext, ErrorLog};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeSet;
 
@@ -214,4 +217,25 @@ fn offset_for_time(
         Some(Offset::Offset(o)) if o >= 0 => Some(o),
         _ => None,
     })
+}
+
+/// Creates a topic (replication factor 1). An existing topic is not an error.
+pub fn create_topic(conn: &Connection, topic: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<ErrorContext> =
+        conn.open(&[], ErrorContext(ErrorLog::default()), &[])?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let timeout = Some(conn.connect_timeout);
+    let options = AdminOptions::new()
+        .operation_timeout(timeout)
+        .request_timeout(timeout);
+    let context = || format!("cannot create topic {topic}");
+    let results = futures_executor::block_on(admin.create_topics([&new], &options))
+        .map_err(kafka(context()))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(kafka(context())(KafkaError::AdminOp(code))),
+        }
+    }
+    Ok(())
 }

@@ -1,19 +1,18 @@
 //! Everything that talks to a Kafka broker (librdkafka through rdkafka):
 //! one [`Connection`] shared by the consumer, the publisher and the admin
-//! calls; security settings; stored profiles and broker presets.
+//! calls; security settings.
 
 pub mod admin;
 pub mod connection;
 pub mod consumer;
-pub mod errors;
-pub mod profile;
 pub mod publisher;
 pub mod security;
 #[cfg(feature = "async")]
 pub mod stream;
 
+pub use crate::model::checkpoint::Checkpoint;
 pub use connection::Connection;
-pub use consumer::{Checkpoint, Consumer, ConsumerConfig, Start};
+pub use consumer::{Consumer, ConsumerConfig, Start};
 pub use publisher::Publisher;
 #[cfg(feature = "async")]
 pub use stream::AlertStream;

@@ -2,10 +2,9 @@
 //! topics and how broker developers simulate a survey's stream.
 
 use crate::error::{kafka, Error, Result};
-use crate::kafka::connection::{Connection, ErrorContext, ErrorLog, Recorder};
+use crate::kafka::connection::{Connection, ErrorLog, Recorder};
 use crate::model::alert::Alert;
 use crate::model::format::Format;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
@@ -46,9 +45,9 @@ pub fn encode(alert: &Alert, format: Format, schema_id: Option<u32>) -> Result<M
         }
         Format::Confluent => {
             let (_, datum) = avro()?;
-            let id = schema_id.or_else(|| confluent_id(alert)).ok_or_else(|| {
-                Error::Publish("confluent format needs a schema id: pass --schema-id N".into())
-            })?;
+            let id = schema_id
+                .or_else(|| confluent_id(alert))
+                .ok_or_else(|| Error::MissingSchemaId)?;
             let mut value = Vec::with_capacity(5 + datum.len());
             value.push(0);
             value.extend_from_slice(&id.to_be_bytes());
@@ -189,25 +188,4 @@ impl Publisher {
         }
         Ok(())
     }
-}
-
-/// Creates a topic (replication factor 1). An existing topic is not an error.
-pub fn create_topic(conn: &Connection, topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<ErrorContext> =
-        conn.open(&[], ErrorContext(ErrorLog::default()), &[])?;
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let timeout = Some(conn.connect_timeout);
-    let options = AdminOptions::new()
-        .operation_timeout(timeout)
-        .request_timeout(timeout);
-    let context = || format!("cannot create topic {topic}");
-    let results = futures_executor::block_on(admin.create_topics([&new], &options))
-        .map_err(kafka(context()))?;
-    for result in results {
-        match result {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((_, code)) => return Err(kafka(context())(KafkaError::AdminOp(code))),
-        }
-    }
-    Ok(())
 }

@@ -5,7 +5,6 @@
 use crate::error::{Error, Result};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// A password or other secret: `Debug` and `Display` show `***`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -44,14 +43,16 @@ pub enum Protocol {
     SaslSsl,
 }
 
+crate::names::named!(Protocol, "security protocol", {
+    Protocol::Plaintext => "PLAINTEXT",
+    Protocol::Ssl => "SSL",
+    Protocol::SaslPlaintext => "SASL_PLAINTEXT",
+    Protocol::SaslSsl => "SASL_SSL",
+});
+
 impl Protocol {
     pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Plaintext => "PLAINTEXT",
-            Protocol::Ssl => "SSL",
-            Protocol::SaslPlaintext => "SASL_PLAINTEXT",
-            Protocol::SaslSsl => "SASL_SSL",
-        }
+        crate::names::Named::name(self)
     }
 
     fn uses_tls(self) -> bool {
@@ -60,23 +61,6 @@ impl Protocol {
 
     fn uses_sasl(self) -> bool {
         matches!(self, Protocol::SaslPlaintext | Protocol::SaslSsl)
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Protocol::Plaintext,
-            Protocol::Ssl,
-            Protocol::SaslPlaintext,
-            Protocol::SaslSsl,
-        ]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(s))
-        .ok_or_else(|| {
-            format!("unknown security protocol '{s}' (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)")
-        })
     }
 }
 
@@ -89,29 +73,15 @@ pub enum Mechanism {
     ScramSha512,
 }
 
+crate::names::named!(Mechanism, "SASL mechanism", {
+    Mechanism::Plain => "PLAIN",
+    Mechanism::ScramSha256 => "SCRAM-SHA-256",
+    Mechanism::ScramSha512 => "SCRAM-SHA-512",
+});
+
 impl Mechanism {
     pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-            Mechanism::ScramSha256 => "SCRAM-SHA-256",
-            Mechanism::ScramSha512 => "SCRAM-SHA-512",
-        }
-    }
-}
-
-impl FromStr for Mechanism {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Mechanism::Plain,
-            Mechanism::ScramSha256,
-            Mechanism::ScramSha512,
-        ]
-        .into_iter()
-        .find(|m| m.name().eq_ignore_ascii_case(s))
-        .ok_or_else(|| {
-            format!("unknown SASL mechanism '{s}' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
-        })
+        crate::names::Named::name(self)
     }
 }
 
@@ -148,10 +118,9 @@ impl Security {
         )];
         if self.protocol.uses_sasl() {
             let (Some(user), Some(password)) = (&self.username, &self.password) else {
-                return Err(Error::Config(format!(
-                    "{} needs a username and a password (--username, and --password-stdin or ALERTSTREAM_PASSWORD)",
-                    self.protocol.name()
-                )));
+                return Err(Error::MissingCredentials {
+                    protocol: self.protocol.name(),
+                });
             };
             p.push(("sasl.mechanism".into(), self.mechanism.name().into()));
             p.push(("sasl.username".into(), user.clone()));
@@ -172,14 +141,14 @@ impl Security {
             }
             let ca = match &self.ssl_ca_location {
                 Some(ca) if !ca.is_file() => {
-                    return Err(Error::Config(format!("CA file {} does not exist", ca.display())))
+                    return Err(Error::Config(format!(
+                        "CA file {} does not exist",
+                        ca.display()
+                    )))
                 }
                 Some(ca) => ca.clone(),
-                None => find_system_ca().ok_or_else(|| {
-                    Error::Config(format!(
-                        "TLS needs a CA bundle and none was found in {}; pass --ssl-ca-location FILE",
-                        SYSTEM_CA_BUNDLES.join(", ")
-                    ))
+                None => find_system_ca().ok_or_else(|| Error::NoCaBundle {
+                    looked: SYSTEM_CA_BUNDLES.join(", "),
                 })?,
             };
             p.push(("ssl.ca.location".into(), ca.display().to_string()));
@@ -244,11 +213,14 @@ mod tests {
             username: Some("u".into()),
             ..Default::default()
         };
-        assert!(s
-            .properties()
-            .unwrap_err()
-            .to_string()
-            .contains("--password-stdin"));
+        let error = s.properties().unwrap_err();
+        assert!(matches!(
+            error,
+            Error::MissingCredentials {
+                protocol: "SASL_PLAINTEXT"
+            }
+        ));
+        assert_eq!(error.settings(), [crate::error::Setting::Credentials]);
         let s = Security {
             protocol: Protocol::Ssl,
             ssl_ca_location: Some("/nonexistent/ca.pem".into()),

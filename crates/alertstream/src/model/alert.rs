@@ -2,9 +2,10 @@
 //! the same facts (who, when, where, how bright, history, cutouts) from ZTF,
 //! Fink, Rubin/LSST (and ELAsTiCC) and ANTARES records.
 
-use crate::error::Result;
+use crate::limits::Limits;
 use crate::model::format::Format;
 use crate::model::schema::WriterSchema;
+pub use crate::model::stamp::Cutout;
 use crate::model::time::Time;
 use crate::model::value::{Datum, Value};
 use bytes::Bytes;
@@ -27,6 +28,8 @@ pub struct Alert {
     kafka: Option<KafkaMeta>,
     /// Found on first use: every accessor asks for it.
     survey: std::sync::OnceLock<Survey>,
+    /// The bounds it was decoded within, which its cutouts are read within too.
+    limits: Limits,
 }
 
 /// Where a consumed alert came from.
@@ -107,34 +110,6 @@ pub struct Point {
     pub upper_limit: Option<f64>,
 }
 
-/// The three image stamps of an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cutout {
-    Science,
-    Template,
-    Difference,
-}
-
-impl Cutout {
-    pub const ALL: [Cutout; 3] = [Cutout::Science, Cutout::Template, Cutout::Difference];
-
-    fn field(self) -> &'static str {
-        match self {
-            Cutout::Science => "cutoutScience",
-            Cutout::Template => "cutoutTemplate",
-            Cutout::Difference => "cutoutDifference",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Cutout::Science => "science",
-            Cutout::Template => "template",
-            Cutout::Difference => "difference",
-        }
-    }
-}
-
 impl Alert {
     /// An Avro record decoded from `buf[datum]`.
     pub(crate) fn from_avro(
@@ -154,6 +129,7 @@ impl Alert {
             values,
             kafka: None,
             survey: std::sync::OnceLock::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -171,6 +147,7 @@ impl Alert {
             values,
             kafka: None,
             survey: std::sync::OnceLock::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -182,6 +159,15 @@ impl Alert {
     /// Tags the alert with where it was consumed from.
     pub fn set_kafka(&mut self, meta: KafkaMeta) {
         self.kafka = Some(meta);
+    }
+
+    /// The decoding limits it was read within (its cutouts are read within them).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
     }
 
     /// The wire format it was decoded from.
@@ -375,14 +361,6 @@ impl Alert {
             None => field.get("stampData")?.as_bytes(),
         }
         .filter(|b| !b.is_empty())
-    }
-
-    /// The stamp as FITS bytes, gunzipped when it was gzip-compressed.
-    pub fn cutout(&self, kind: Cutout) -> Result<Option<Vec<u8>>> {
-        let Some(raw) = self.cutout_raw(kind) else {
-            return Ok(None);
-        };
-        crate::model::stamp::gunzipped(raw, kind).map(|fits| Some(fits.into_owned()))
     }
 
     fn position_source(&self) -> Option<Datum<'_>> {

@@ -82,70 +82,42 @@ impl fmt::Display for Time {
     }
 }
 
-/// Formats Unix seconds as ISO 8601 UTC (proleptic Gregorian calendar).
+/// Formats Unix seconds as ISO 8601 UTC, to the millisecond.
 pub fn format_unix_utc(seconds: f64) -> String {
-    if !seconds.is_finite() {
+    let millis = (seconds * 1000.0).round();
+    if !millis.is_finite() || millis.abs() >= i64::MAX as f64 {
         return "invalid time".to_owned();
     }
-    let millis = (seconds * 1000.0).round() as i64;
-    let (days, ms_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
-    let (y, m, d) = civil_from_days(days);
-    let (h, rest) = (ms_of_day / 3_600_000, ms_of_day % 3_600_000);
-    let (min, rest) = (rest / 60_000, rest % 60_000);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{:02}.{:03}Z",
-        rest / 1000,
-        rest % 1000
-    )
+    match chrono::DateTime::from_timestamp_millis(millis as i64) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => "invalid time".to_owned(),
+    }
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]][Z]` (UTC) or an integer
-/// count of milliseconds since the Unix epoch; returns milliseconds.
+/// count of milliseconds since the Unix epoch; returns milliseconds. A date
+/// that does not exist (2026-02-31) is refused.
 pub fn parse_utc_millis(s: &str) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime};
     let s = s.trim();
     if let Ok(ms) = s.parse::<i64>() {
         return Some(ms);
     }
     let s = s.strip_suffix('Z').unwrap_or(s);
-    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00"));
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut t = time.splitn(3, ':');
-    let h: i64 = t.next()?.parse().ok().filter(|h| (0..24).contains(h))?;
-    let min: i64 = t.next()?.parse().ok().filter(|m| (0..60).contains(m))?;
-    let sec: f64 = t
-        .next()
-        .map_or(Some(0.0), |x| x.parse().ok())
-        .filter(|s| (0.0..61.0).contains(s))?;
-    let days = days_from_civil(y, m as u32, day as u32);
-    Some((days * 86_400 + h * 3600 + min * 60) * 1000 + (sec * 1000.0).round() as i64)
-}
-
-/// (year, month, day) to days since 1970-01-01: Howard Hinnant's algorithm.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let time = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Some(time.and_utc().timestamp_millis())
 }
 
 #[cfg(test)]
@@ -183,6 +155,12 @@ mod tests {
         assert_eq!(parse_utc_millis("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_utc_millis("1700000000000"), Some(1_700_000_000_000));
         assert_eq!(parse_utc_millis("2026-13-01"), None);
+        assert_eq!(parse_utc_millis("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse_utc_millis("2026-02-28T24:00:00Z"), None);
+        assert_eq!(
+            parse_utc_millis("2024-02-29T12:30"),
+            Some(1_709_209_800_000)
+        );
         assert_eq!(parse_utc_millis("yesterday"), None);
     }
 }

@@ -1,19 +1,12 @@
 //! A [`FileSink`] on threads of its own, so that consuming, writing and
-//! syncing overlap.
+//! syncing overlap; as a pipeline [`Sink`], the [`Saver`].
 
-use super::{Batch, FileSink, Naming, Prepared};
-use crate::error::PoisonMessage;
-use crate::error::{Error, Result};
+use super::threads::{Plan, WriteAndSync};
+use super::{FileSink, Naming, Prepared, Sink};
+use crate::error::{PoisonMessage, Result};
 use crate::model::alert::Alert;
+use crate::model::checkpoint::Checkpoint;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::thread::JoinHandle;
-
-enum Job<T> {
-    Write(Prepared),
-    /// Make everything written so far durable, then hand the token back.
-    Seal(T),
-}
 
 /// Saves alerts in the background, in batches ended by [`seal`](Self::seal).
 ///
@@ -42,41 +35,24 @@ enum Job<T> {
 /// ```
 pub struct BackgroundSink<T: Send + 'static> {
     naming: Naming,
-    jobs: Option<SyncSender<Job<T>>>,
-    reports: Receiver<Result<T>>,
-    /// The writing thread, then the syncing thread: joined in that order.
-    threads: Vec<JoinHandle<()>>,
+    threads: WriteAndSync<FileSink, T>,
     unsealed: usize,
 }
 
 impl<T: Send + 'static> BackgroundSink<T> {
-    /// Starts the thread; at most `capacity` encoded alerts wait for it.
+    /// Starts the threads; at most `capacity` encoded alerts wait for them.
     pub fn spawn(sink: FileSink, capacity: usize) -> Result<Self> {
         let naming = sink.naming().clone();
-        let (jobs, pending) = mpsc::sync_channel(capacity.max(1));
-        let (report, reports) = mpsc::channel();
-        // One sealed batch waits while another is being synced.
-        let (seal, sealed) = mpsc::sync_channel(1);
-        let sync_report = report.clone();
-        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(run)
-                .map_err(|e| Error::io(&naming.dir, e))
+        let plan = Plan {
+            writer: "alertstream-save",
+            queue: capacity,
+            // One sealed batch waits while another is being synced.
+            sync_queue: 1,
+            folder: sink.dir().to_path_buf(),
         };
-        let syncer = spawn(
-            "alertstream-sync",
-            Box::new(move || sync_until_closed(sealed, sync_report)),
-        )?;
-        let writer = spawn(
-            "alertstream-save",
-            Box::new(move || write_until_closed(sink, pending, seal, report)),
-        )?;
         Ok(BackgroundSink {
             naming,
-            jobs: Some(jobs),
-            reports,
-            threads: vec![writer, syncer],
+            threads: WriteAndSync::spawn(sink, plan)?,
             unsealed: 0,
         })
     }
@@ -96,7 +72,7 @@ impl<T: Send + 'static> BackgroundSink<T> {
     /// Ends the current batch: once its files (and all before) are durable,
     /// `token` comes back from [`durable`](Self::durable) or [`finish`](Self::finish).
     pub fn seal(&mut self, token: T) -> Result<()> {
-        self.send(Job::Seal(token))?;
+        self.threads.seal((), token)?;
         self.unsealed = 0;
         Ok(())
     }
@@ -109,7 +85,7 @@ impl<T: Send + 'static> BackgroundSink<T> {
     /// Tokens of the batches made durable since the last call, oldest first,
     /// without waiting; or the error that stopped the thread.
     pub fn durable(&mut self) -> Result<Vec<T>> {
-        self.reports.try_iter().collect()
+        self.threads.durable()
     }
 
     /// Waits until every sealed batch is durable and returns their tokens.
@@ -120,103 +96,64 @@ impl<T: Send + 'static> BackgroundSink<T> {
 
     /// [`finish`](Self::finish) in place: the sink takes nothing more after it.
     pub fn wait_all(&mut self) -> Result<Vec<T>> {
-        self.jobs = None;
-        self.join()?;
-        self.reports.try_iter().collect()
+        self.threads.finish()
     }
 
     fn queue(&mut self, prepared: Prepared) -> Result<PathBuf> {
         let dest = prepared.dest.clone();
-        self.send(Job::Write(prepared))?;
+        self.threads.write(prepared)?;
         self.unsealed += 1;
         Ok(dest)
     }
+}
 
-    fn send(&mut self, job: Job<T>) -> Result<()> {
-        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            _ => Err(self.failure()),
-        }
-    }
+/// Encoded alerts waiting for the saving thread: about 8 MB of ZTF alerts.
+const SAVE_QUEUE: usize = 128;
 
-    /// The thread has stopped on an error: that error.
-    fn failure(&mut self) -> Error {
-        self.jobs = None;
-        if let Err(e) = self.join() {
-            return e;
-        }
-        match self.reports.try_iter().find_map(|r| r.err()) {
-            Some(e) => e,
-            None => self.stopped("the saving thread stopped"),
-        }
-    }
+/// Files on disk, written and synced on threads of their own: a batch is
+/// safe once its files are durable under their final names. Undecodable
+/// messages are kept raw under `_quarantine/`.
+pub struct Saver(BackgroundSink<Checkpoint>);
 
-    /// Joins every thread (all of them, even after a panic).
-    fn join(&mut self) -> Result<()> {
-        let mut panicked = false;
-        for thread in std::mem::take(&mut self.threads) {
-            panicked |= thread.join().is_err();
-        }
-        match panicked {
-            true => Err(self.stopped("a saving thread panicked")),
-            false => Ok(()),
-        }
-    }
-
-    fn stopped(&self, why: &str) -> Error {
-        Error::io(&self.naming.dir, std::io::Error::other(why))
+impl Saver {
+    /// Starts the writing and syncing threads.
+    pub fn spawn(files: FileSink) -> Result<Self> {
+        BackgroundSink::spawn(files, SAVE_QUEUE).map(Saver)
     }
 }
 
-impl<T: Send + 'static> Drop for BackgroundSink<T> {
-    fn drop(&mut self) {
-        self.jobs = None;
-        let _ = self.join();
+impl Sink for Saver {
+    fn take(&mut self, alert: &Alert) -> Result<()> {
+        self.0.save(alert).map(drop)
     }
-}
 
-/// The writing thread: writes files until the sender is dropped or an error
-/// stops it, and hands each sealed batch to the syncing thread. Dropping the
-/// sink removes unsealed temporary files.
-fn write_until_closed<T>(
-    mut sink: FileSink,
-    jobs: Receiver<Job<T>>,
-    seal: SyncSender<(Batch, T)>,
-    report: Sender<Result<T>>,
-) {
-    for job in jobs {
-        match job {
-            Job::Write(prepared) => {
-                if let Err(e) = sink.stage_prepared(prepared) {
-                    let _ = report.send(Err(e));
-                    return;
-                }
-            }
-            Job::Seal(token) => {
-                if seal.send((sink.take_batch(), token)).is_err() {
-                    return; // the syncing thread stopped and said why
-                }
-            }
-        }
+    fn quarantine(&mut self, poison: &PoisonMessage) -> Result<Option<PathBuf>> {
+        self.0.save_quarantine(poison).map(Some)
     }
-}
 
-/// The syncing thread: makes each batch durable, then hands its token back.
-fn sync_until_closed<T>(sealed: Receiver<(Batch, T)>, report: Sender<Result<T>>) {
-    for (batch, token) in sealed {
-        let durable = batch.make_durable().map(|_| token);
-        let failed = durable.is_err();
-        if report.send(durable).is_err() || failed {
-            return;
-        }
+    fn unsealed(&self) -> usize {
+        self.0.unsealed()
+    }
+
+    fn seal(&mut self, checkpoint: Checkpoint) -> Result<()> {
+        self.0.seal(checkpoint)
+    }
+
+    fn durable(&mut self) -> Result<Vec<Checkpoint>> {
+        self.0.durable()
+    }
+
+    fn finish(&mut self) -> Result<Vec<Checkpoint>> {
+        self.0.wait_all()
     }
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-    use crate::sink::{Layout, SaveFormat, TMP_PREFIX};
+    use crate::durable::TMP_PREFIX;
+    use crate::error::Error;
+    use crate::sink::{Layout, SaveFormat};
     use crate::{Decoder, DecoderOptions};
 
     fn ztf_alert() -> Alert {

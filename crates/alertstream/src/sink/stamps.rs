@@ -2,9 +2,10 @@
 //! `_template.fits`, `_difference.fits`, with the header the survey put
 //! there (antares-client's `get_thumbnails`, from the alert itself).
 
+use crate::decode::framing::GZIP_MAGIC;
+use crate::durable::{file_name_part, write_atomically};
 use crate::error::{Error, Result};
 use crate::model::alert::{Alert, Cutout};
-use crate::sink::sanitize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,14 +17,14 @@ use std::path::{Path, PathBuf};
 pub fn save_stamps(alert: &Alert, dir: &Path, gzip: bool) -> Result<Vec<PathBuf>> {
     let id = alert
         .alert_id()
-        .map(|id| sanitize(&id.to_string()))
+        .map(|id| file_name_part(&id.to_string()))
         .unwrap_or_else(|| "alert".to_owned());
     let mut written = Vec::new();
     for kind in Cutout::ALL {
         let Some(raw) = alert.cutout_raw(kind) else {
             continue;
         };
-        let shipped_gzip = raw.starts_with(&crate::limits::GZIP_MAGIC);
+        let shipped_gzip = raw.starts_with(&GZIP_MAGIC);
         let bytes = match (gzip, shipped_gzip) {
             (true, true) => raw.to_vec(),
             (true, false) => gzip_bytes(raw).map_err(|e| Error::io(dir, e))?,
@@ -41,12 +42,4 @@ fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(raw)?;
     encoder.finish()
-}
-
-/// Writes `bytes` under a temporary name unique to this process and call,
-/// then renames it to `path` (two threads may write the same name).
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = crate::sink::temporary_beside(path);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

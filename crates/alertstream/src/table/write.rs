@@ -9,7 +9,6 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use std::io::Write;
-use std::str::FromStr;
 use std::sync::Arc;
 
 /// Rows per Parquet row group: what the writer holds in memory before
@@ -30,26 +29,21 @@ pub enum TableFormat {
     Csv,
 }
 
+crate::names::named!(TableFormat, "table format", {
+    TableFormat::Parquet => "parquet",
+    TableFormat::Arrow => "arrow",
+    TableFormat::Csv => "csv",
+});
+
 impl TableFormat {
     /// From a file name's extension: `.parquet`/`.pq`, `.arrow`/`.feather`/
     /// `.ipc`, `.csv`.
     pub fn from_path(path: &std::path::Path) -> Option<TableFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        ext.parse().ok()
-    }
-}
-
-impl FromStr for TableFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "parquet" | "pq" => Ok(TableFormat::Parquet),
-            "arrow" | "feather" | "ipc" => Ok(TableFormat::Arrow),
-            "csv" => Ok(TableFormat::Csv),
-            other => Err(Error::Config(format!(
-                "unknown table format '{other}': use parquet, arrow or csv"
-            ))),
+        match ext.as_str() {
+            "pq" => Some(TableFormat::Parquet),
+            "feather" | "ipc" => Some(TableFormat::Arrow),
+            other => other.parse().ok(),
         }
     }
 }
@@ -95,7 +89,7 @@ fn binary_leaves(
                 .as_any()
                 .downcast_ref::<arrow_array::BinaryArray>()
                 .and_then(|b| b.iter().flatten().next())
-                .is_some_and(|v| v.starts_with(&crate::limits::GZIP_MAGIC));
+                .is_some_and(|v| v.starts_with(&crate::decode::framing::GZIP_MAGIC));
             out.push((prefix.clone(), gzipped));
         }
         DataType::Struct(children) => {

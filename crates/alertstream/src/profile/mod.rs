@@ -1,0 +1,152 @@
+//! Broker presets and stored profiles: credentials registered once, then
+//! used by name. Profiles live in `$XDG_CONFIG_HOME/alertstream/` (or
+//! `~/.config/alertstream/`); passwords sit in separate files written 0600,
+//! and a password file readable by others is refused, as ssh does. When no
+//! profile exists, fink-client's own credential files are read.
+
+mod fink_client;
+mod presets;
+mod store;
+
+pub use fink_client::fink_client_profile;
+pub use presets::{preset, preset_names, Preset, PRESETS};
+pub use store::Store;
+
+use crate::error::{Error, Result};
+use crate::kafka::security::{Mechanism, Protocol, Secret, Security};
+use crate::model::format::Format;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A registered profile (no secret in it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub broker: Option<String>,
+    pub servers: Option<String>,
+    pub username: Option<String>,
+    pub group: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub security_protocol: Option<String>,
+    pub sasl_mechanism: Option<String>,
+    pub ssl_ca_location: Option<PathBuf>,
+    pub topic_prefix: Option<String>,
+    pub format: Option<String>,
+    pub schema_registry: Option<String>,
+}
+
+/// A profile with its preset and the environment applied: what to connect with.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Added to topic names the user gives.
+    pub topic_prefix: String,
+    pub servers: Option<String>,
+    pub group: Option<String>,
+    /// The topics as the broker names them (prefix added).
+    pub topics: Vec<String>,
+    pub security: Security,
+    pub format: Option<Format>,
+    pub schema_registry: Option<String>,
+}
+
+impl Profile {
+    /// Applies the preset's defaults, then `ALERTSTREAM_*` variables
+    /// (SERVERS, USERNAME, PASSWORD, GROUP, TOPICS, SECURITY_PROTOCOL, SASL_MECHANISM).
+    pub fn resolve(&self, password: Option<Secret>) -> Result<Resolved> {
+        let preset = match &self.broker {
+            Some(b) => Some(preset(b).ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown broker preset '{b}' (known: {})",
+                    preset_names()
+                ))
+            })?),
+            None => None,
+        };
+        let env = |k: &str| {
+            std::env::var(format!("ALERTSTREAM_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let protocol = match env("SECURITY_PROTOCOL").or(self.security_protocol.clone()) {
+            Some(p) => p.parse::<Protocol>()?,
+            None => preset.map_or(Protocol::Plaintext, |p| p.protocol),
+        };
+        let mechanism = match env("SASL_MECHANISM").or(self.sasl_mechanism.clone()) {
+            Some(m) => m.parse::<Mechanism>()?,
+            None => preset.map_or(Mechanism::ScramSha512, |p| p.mechanism),
+        };
+        let prefix = self
+            .topic_prefix
+            .clone()
+            .unwrap_or_else(|| preset.map_or("", |p| p.topic_prefix).to_owned());
+        let topics = env("TOPICS")
+            .map(|t| t.split(',').map(str::to_owned).collect())
+            .unwrap_or_else(|| self.topics.clone());
+        let format = match self.format.as_deref() {
+            Some(f) => Some(f.parse::<Format>()?),
+            None => preset.and_then(|p| p.format),
+        };
+        Ok(Resolved {
+            topic_prefix: prefix.clone(),
+            servers: env("SERVERS")
+                .or(self.servers.clone())
+                .or(preset.and_then(|p| p.servers.map(str::to_owned))),
+            group: env("GROUP").or(self.group.clone()),
+            topics: topics.iter().map(|t| with_prefix(&prefix, t)).collect(),
+            security: Security {
+                protocol,
+                mechanism,
+                username: env("USERNAME").or(self.username.clone()),
+                password: env("PASSWORD").map(Secret::new).or(password),
+                ssl_ca_location: self.ssl_ca_location.clone(),
+                skip_tls_verification: false,
+            },
+            format,
+            schema_registry: self
+                .schema_registry
+                .clone()
+                .or(preset.and_then(|p| p.schema_registry.map(str::to_owned))),
+        })
+    }
+}
+
+/// A topic as the broker names it: the preset's prefix added (patterns kept).
+pub fn with_prefix(prefix: &str, topic: &str) -> String {
+    if topic.starts_with('^') || topic.starts_with(prefix) {
+        topic.to_owned()
+    } else {
+        format!("{prefix}{topic}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_fill_what_the_profile_leaves_out() {
+        let p = Profile {
+            name: "a".into(),
+            broker: Some("antares".into()),
+            username: Some("key".into()),
+            topics: vec!["extragalactic".into(), "^nuclear.*".into()],
+            ..Default::default()
+        };
+        let r = p.resolve(Some(Secret::new("x"))).unwrap();
+        assert_eq!(r.servers.as_deref(), Some("kafka.antares.noirlab.edu:9092"));
+        assert_eq!(r.topics, ["client.extragalactic", "^nuclear.*"]);
+        assert_eq!(r.security.protocol, Protocol::SaslSsl);
+        assert_eq!(r.security.mechanism, Mechanism::Plain);
+        assert_eq!(r.format, Some(Format::Antares));
+        let bad = Profile {
+            broker: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(bad
+            .resolve(None)
+            .unwrap_err()
+            .to_string()
+            .contains("fink-ztf"));
+    }
+}
