@@ -107,7 +107,10 @@ pub fn to_py(error: Error) -> PyErr {
         | Error::Outage { .. }
         | Error::Uncommitted { .. }
         | Error::Kafka { .. } => BrokerError::new_err(message),
-        Error::Config(_) => PyValueError::new_err(message),
+        Error::Config(_)
+        | Error::NoCaBundle { .. }
+        | Error::MissingCredentials { .. }
+        | Error::MissingSchemaId => PyValueError::new_err(message),
         Error::Table(_) | Error::Arrow { .. } | Error::Parquet { .. } => {
             TableError::new_err(message)
         }

@@ -49,7 +49,8 @@ impl PyAlertReader {
             map_ordered(&files, threads, work, |(file, decoded)| {
                 alerts.extend(decoded.alerts);
                 if let Some(failure) = decoded.failure {
-                    failures.push(format!("{}: {}", file.display(), failure.error));
+                    let error = errors::message(&failure.error);
+                    failures.push(format!("{}: {error}", file.display()));
                 }
                 ControlFlow::Continue(())
             });

@@ -417,3 +417,18 @@ def test_rubin_confluent_messages_decode_with_their_schema_ids(broker, topic, gr
     for alert, record in zip(alerts, expected):
         assert alert.survey == "rubin" and alert.format == "confluent"
         same(alert.to_dict(), record)
+
+
+def test_a_missing_ca_bundle_names_the_ca_keyword(broker, tmp_path):
+    missing = tmp_path / "kafka-ca.pem"
+    with pytest.raises(ValueError) as caught:
+        alertstream.Consumer(["any"], "g", broker.servers, protocol="SSL", ssl_ca_location=str(missing),
+                             connect_timeout=10)
+    message = str(caught.value)
+    assert f"TLS needs a CA bundle and none was given or found in {missing}" in message
+    assert "(pass ssl_ca_location=PATH)" in message and "--ssl" not in message
+
+
+def test_a_bad_start_names_the_keyword(broker, topic):
+    with pytest.raises(ValueError, match="^start: unknown start position 'newest': expected earliest, latest$"):
+        alertstream.Consumer([topic], "g", broker.servers, start="newest")

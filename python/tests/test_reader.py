@@ -165,3 +165,42 @@ def test_unreadable_input_raises_or_is_skipped_with_a_warning(tmp_path):
         alertstream.AlertReader(tmp_path / "nowhere").to_arrow()
     with pytest.raises(ValueError, match="dtype_backend"):
         alertstream.AlertReader(good).to_pandas(dtype_backend="cudf")
+
+
+# Errors speak keyword arguments: the library names the setting, Python
+# names the keyword (the command line names the flag, tested in Rust).
+
+def test_a_missing_schema_names_the_schema_keywords(tmp_path):
+    wire = str(DATA / "rubin" / "wire_format" / "lsst.v9_0.confluent_wire.avro")
+    with pytest.raises(alertstream.DecodeError) as caught:
+        alertstream.AlertReader(wire).to_list()
+    message = str(caught.value)
+    assert "schema id 900 not found" in message
+    assert "schema_dir=PATH, or schema_registry=URL" in message
+    assert "--" not in message
+    records = alertstream.AlertReader(wire, schema_dir=str(DATA / "rubin" / "schema")).to_list()
+    assert len(records) == 1
+
+
+def test_a_limit_names_its_keyword_and_can_be_raised(tmp_path):
+    payload = b'{"objectId": "ZTF99layers", "candid": 1}'
+    for _ in range(3):
+        payload = gzip.compress(payload)
+    path = tmp_path / "three.json.gz"
+    path.write_bytes(payload)
+    with pytest.raises(alertstream.DecodeError) as caught:
+        alertstream.AlertReader(str(path)).to_list()
+    message = str(caught.value)
+    assert "max_gzip_layers limit of 2 layers" in message
+    assert 'limits={"max_gzip_layers": N}' in message and "--" not in message
+    records = alertstream.AlertReader(str(path), limits={"max_gzip_layers": 3}).to_list()
+    assert records == [{"objectId": "ZTF99layers", "candid": 1}]
+    with pytest.raises(ValueError, match='unknown limit "max_layers"'):
+        alertstream.AlertReader(str(path), limits={"max_layers": 3})
+
+
+def test_a_word_setting_names_its_keyword_and_the_words():
+    with pytest.raises(ValueError) as caught:
+        alertstream.AlertReader(str(DATA / "ztf"), format="avro")
+    assert str(caught.value) == (
+        "format: unknown format 'avro': expected ztf, fink, confluent, antares, json")

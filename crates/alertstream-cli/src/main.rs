@@ -34,6 +34,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // What the user typed, found wrong after clap's own checks: exit 2 as clap does.
+        Err(e) if e.downcast_ref::<Usage>().is_some() => {
+            eprintln!("alertstream: error: {e}");
+            ExitCode::from(2)
+        }
         // The reader went away (`| head`): nothing more is wanted, as ripgrep does.
         Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -45,6 +50,19 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// An error in the command line that clap cannot see (an expression that
+/// does not parse, a file of targets that cannot be read): exit code 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 /// The library's warnings (and with --verbose, its debug log and
 /// librdkafka's) on stderr, one line each.

@@ -268,6 +268,10 @@ fn sasl_ssl_verifies_the_broker_certificate_and_host_name() {
         stderr.contains("certificate verify failed"),
         "says why: {stderr}"
     );
+    assert!(
+        stderr.contains("hint: pass --ssl-ca-location FILE"),
+        "says what to pass: {stderr}"
+    );
 }
 
 fn with_config(c: &mut Command, config: &common::TempDir, home: &common::TempDir) {

@@ -552,6 +552,113 @@ fn demo_runs_on_the_embedded_broker() {
     );
     assert_eq!(stdout_lines(&out).len(), 6);
     assert_eq!(saved_files(&dir.0).len(), 6);
+    // The closing hint names a command that works as the binary was run
+    // (by its path here: it is not on the PATH).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let binary = env!("CARGO_BIN_EXE_alertstream");
+    assert!(
+        stderr.contains(&format!(
+            "look at them with: {binary} inspect {}",
+            dir.0.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_profiles_format_is_applied_by_consume() {
+    let t = Tansu::sqlite();
+    t.create_topic("asformat", 1);
+    t.publish(
+        "asformat",
+        "ztf",
+        &[],
+        &[&path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro")],
+    );
+    let (config, home) = (TempDir::new("fmt-config"), TempDir::new("fmt-home"));
+    let with_config = |c: &mut std::process::Command| {
+        c.env("ALERTSTREAM_CONFIG_DIR", &config.0)
+            .env("HOME", &home.0);
+    };
+    // A profile that says the topic holds JSON: a ZTF container is then not
+    // an alert of its format (without the profile it decodes).
+    let mut register = common::bin();
+    register.args([
+        "auth",
+        "register",
+        "--profile",
+        "p",
+        "--servers",
+        &t.servers(),
+    ]);
+    register.args(["--group", "g", "--topics", "asformat", "--format", "json"]);
+    with_config(&mut register);
+    common::assert_success(&register.output().unwrap(), "register: ");
+    let mut show = common::bin();
+    show.args(["auth", "show", "--profile", "p"]);
+    with_config(&mut show);
+    let shown = show.output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("format             json"));
+    let mut consume = common::bin();
+    consume.args([
+        "consume",
+        "--profile",
+        "p",
+        "--display",
+        "--timeout",
+        "3",
+        "--quiet",
+    ]);
+    with_config(&mut consume);
+    let out = consume.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(out.stdout.is_empty(), "decoded as JSON: nothing displayed");
+    assert!(
+        stderr.contains("undecodable message asformat[0] offset 0: invalid JSON"),
+        "{stderr}"
+    );
+    // --format on the command line wins over the profile's.
+    let mut ztf = common::bin();
+    ztf.args([
+        "consume",
+        "--profile",
+        "p",
+        "--group",
+        "g2",
+        "--display",
+        "--timeout",
+        "3",
+    ]);
+    ztf.args(["--quiet", "--format", "ztf"]);
+    with_config(&mut ztf);
+    assert_eq!(stdout_lines(&ztf.output().unwrap()).len(), 1);
+}
+
+#[test]
+fn a_closed_pipe_ends_a_listing_quietly() {
+    // More than a pipe holds (64 KiB), so the writes meet the closed pipe.
+    let config = TempDir::new("many-profiles");
+    std::fs::create_dir_all(config.join("profiles")).unwrap();
+    for i in 0..8000 {
+        std::fs::write(config.join(&format!("profiles/profile-{i:05}.json")), "{}").unwrap();
+    }
+    let mut list = common::bin();
+    list.args(["auth", "list"])
+        .env("ALERTSTREAM_CONFIG_DIR", &config.0);
+    let (first, out) = common::first_line_then_close(list);
+    assert_eq!(first.trim(), "profile-00000");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

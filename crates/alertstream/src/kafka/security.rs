@@ -141,10 +141,9 @@ impl Security {
             }
             let ca = match &self.ssl_ca_location {
                 Some(ca) if !ca.is_file() => {
-                    return Err(Error::Config(format!(
-                        "CA file {} does not exist",
-                        ca.display()
-                    )))
+                    return Err(Error::NoCaBundle {
+                        looked: ca.display().to_string(),
+                    })
                 }
                 Some(ca) => ca.clone(),
                 None => find_system_ca().ok_or_else(|| Error::NoCaBundle {

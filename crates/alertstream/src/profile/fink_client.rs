@@ -51,14 +51,7 @@ pub fn fink_client_profile(home: &Path, survey: &str) -> Result<Option<(Profile,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn temp(tag: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("alertstream-profile-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    }
+    use crate::profile::tests::temp;
 
     #[test]
     fn fink_client_files_of_both_versions() {

@@ -121,8 +121,16 @@ pub fn with_prefix(prefix: &str, topic: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A fresh folder for a profile test (removed first if a run left it).
+    pub(crate) fn temp(tag: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("alertstream-profile-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
 
     #[test]
     fn presets_fill_what_the_profile_leaves_out() {
