@@ -66,6 +66,10 @@ class Alert:
     def to_json(self) -> str: ...
     def lightcurve(self) -> List[Dict[str, Any]]: ...
     @property
+    def matches(self) -> List[str]: ...
+    @property
+    def probdensity(self) -> Optional[float]: ...
+    @property
     def survey(self) -> str: ...
     @property
     def format(self) -> str: ...
@@ -123,6 +127,16 @@ class Consumer:
         session_timeout_ms: int = 10000,
         fetch_wait_max_ms: Optional[int] = None,
         instance_id: Optional[str] = None,
+        where: Optional[str] = None,
+        cone: Union[str, Sequence[Any], None] = None,
+        moc: Optional[_Paths] = None,
+        skymap: Optional[_Path] = None,
+        credible: float = 0.9,
+        watchlist: Optional[_Path] = None,
+        match_radius: Union[float, str, None] = None,
+        dedupe: bool = False,
+        once_per_object: Optional[str] = None,
+        state: Optional[str] = None,
     ) -> None: ...
     def poll(self, timeout: Optional[float] = None) -> Optional[Alert]: ...
     def consume(self, num_alerts: int = 1, timeout: Optional[float] = None) -> List[Alert]: ...
@@ -167,6 +181,13 @@ class AlertReader:
         schema: Optional[_Path] = None,
         schema_dir: Optional[_Path] = None,
         limits: Optional[Mapping[str, int]] = None,
+        where: Optional[str] = None,
+        cone: Union[str, Sequence[Any], None] = None,
+        moc: Optional[_Paths] = None,
+        skymap: Optional[_Path] = None,
+        credible: float = 0.9,
+        watchlist: Optional[_Path] = None,
+        match_radius: Union[float, str, None] = None,
     ) -> None: ...
     @property
     def filenames(self) -> List[str]: ...

@@ -79,6 +79,23 @@ impl PyAlert {
     }
 
     /// "ztf", "rubin", "antares" or "unknown", from the record's layout.
+    /// The names of the watchlist targets the alert lies near (a selection
+    /// with ``watchlist=`` tags it); empty otherwise.
+    #[getter]
+    fn matches(&self) -> Vec<String> {
+        self.alert
+            .matches()
+            .map(|m| m.targets.clone())
+            .unwrap_or_default()
+    }
+
+    /// The sky map's probability density (per steradian) at the alert's
+    /// position, when ``skymap=`` selected it; None otherwise.
+    #[getter]
+    fn probdensity(&self) -> Option<f64> {
+        self.alert.matches().and_then(|m| m.probdensity)
+    }
+
     #[getter]
     fn survey(&self) -> &'static str {
         survey_name(self.alert.survey())

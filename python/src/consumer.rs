@@ -7,10 +7,12 @@
 use crate::alert::PyAlert;
 use crate::errors;
 use crate::reader::decoder_options;
+use crate::select::CriteriaArgs;
 use alertstream::kafka::consumer::Closed;
 use alertstream::kafka::security::{Mechanism, Protocol, Secret};
 use alertstream::kafka::{Connection, Consumer, ConsumerConfig, Start};
 use alertstream::pipeline::{Options, Pipeline, Stats};
+use alertstream::select::{Selection, Verdict};
 use alertstream::sink::parquet::{ParquetOptions, PartitionBy};
 use alertstream::sink::{Layout, Storage, StorageFormat};
 use pyo3::exceptions::{PyRuntimeWarning, PyValueError};
@@ -41,6 +43,10 @@ pub struct PyConsumer {
     servers: String,
     group: String,
     topics: Vec<String>,
+    /// What selects the alerts polled (and saved).
+    selection: Mutex<Selection>,
+    /// A watchlist or a sky map tags the kept alerts (Parquet columns).
+    tags: bool,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,7 +170,13 @@ impl PyConsumer {
                 d.saturating_duration_since(Instant::now()).min(SLICE)
             });
             match self.with_consumer(py, |c| c.poll(slice))? {
-                Ok(Some(alert)) => return Ok(Some(PyAlert::new(alert))),
+                Ok(Some(mut alert)) => {
+                    // A dropped alert counts as handed out: commit() commits it.
+                    let verdict = locked(&self.selection).judge(&mut alert);
+                    if verdict.map_err(errors::to_py)? == Verdict::Keep {
+                        return Ok(Some(PyAlert::new(alert)));
+                    }
+                }
                 Ok(None) => {}
                 // librdkafka reconnects by itself: wait, as confluent-kafka does.
                 Err(e) if e.is_retriable() => {}
@@ -195,7 +207,10 @@ impl PyConsumer {
         protocol = None, mechanism = None, ssl_ca_location = None, config = None,
         start = "earliest", format = None, schema = None, schema_dir = None,
         schema_registry = None, limits = None, connect_timeout = 30.0,
-        session_timeout_ms = 10_000, fetch_wait_max_ms = None, instance_id = None
+        session_timeout_ms = 10_000, fetch_wait_max_ms = None, instance_id = None,
+        r#where = None, cone = None, moc = None, skymap = None, credible = 0.9,
+        watchlist = None, match_radius = None, dedupe = false, once_per_object = None,
+        state = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -219,7 +234,31 @@ impl PyConsumer {
         session_timeout_ms: u32,
         fetch_wait_max_ms: Option<u32>,
         instance_id: Option<String>,
+        r#where: Option<String>,
+        cone: Option<Bound<'_, PyAny>>,
+        moc: Option<Bound<'_, PyAny>>,
+        skymap: Option<PathBuf>,
+        credible: f64,
+        watchlist: Option<PathBuf>,
+        match_radius: Option<Bound<'_, PyAny>>,
+        dedupe: bool,
+        once_per_object: Option<&str>,
+        state: Option<&str>,
     ) -> PyResult<Self> {
+        // What selects, first: a bad expression raises before connecting.
+        let criteria = CriteriaArgs {
+            where_: r#where,
+            cone,
+            moc,
+            skymap,
+            credible,
+            watchlist,
+            match_radius,
+        };
+        let selection = Selection {
+            criteria: criteria.criteria()?,
+            once: crate::select::once(dedupe, once_per_object, state, &group)?,
+        };
         let topics: Vec<String> = match topics.extract::<String>() {
             Ok(one) => vec![one],
             Err(_) => topics.extract()?,
@@ -260,6 +299,8 @@ impl PyConsumer {
             servers,
             group,
             topics,
+            selection: Mutex::new(selection),
+            tags: criteria.tags(),
         })
     }
 
@@ -387,7 +428,16 @@ impl PyConsumer {
         partition_by: Vec<String>,
         cutouts: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let storage = storage(format, layout, roll, roll_seconds, &partition_by, cutouts)?;
+        let storage = storage(
+            format,
+            layout,
+            roll,
+            roll_seconds,
+            &partition_by,
+            cutouts,
+            self.tags,
+        )?;
+        let selection = std::mem::take(&mut *locked(&self.selection));
         let mut options = Options::default();
         options.limit = max_alerts;
         options.idle_timeout = idle.map(|s| Duration::from_secs_f64(s.max(0.0)));
@@ -400,6 +450,7 @@ impl PyConsumer {
                 let sink = storage.open(&dir)?;
                 Pipeline::new(consumer, sink)
                     .options(options)
+                    .select(selection)
                     .stop_on(stopping)
                     .run()
             })
@@ -421,7 +472,14 @@ impl PyConsumer {
             return Err(e);
         }
         let out = PyDict::new(py);
+        out.set_item("seen", stats.seen)?;
         out.set_item("alerts", stats.alerts)?;
+        let dropped = PyDict::new(py);
+        dropped.set_item("where", stats.dropped.by_where)?;
+        dropped.set_item("region", stats.dropped.by_region)?;
+        dropped.set_item("watchlist", stats.dropped.by_watchlist)?;
+        dropped.set_item("duplicate", stats.dropped.duplicates)?;
+        out.set_item("dropped", dropped)?;
         out.set_item("quarantined", stats.quarantined)?;
         out.set_item("bytes", stats.bytes)?;
         out.set_item("seconds", stats.seconds)?;
@@ -475,6 +533,7 @@ fn storage(
     roll_seconds: f64,
     partition_by: &[String],
     cutouts: bool,
+    tags: bool,
 ) -> PyResult<Storage> {
     let layout = errors::word::<Layout>("layout", layout)?;
     Ok(match errors::word::<StorageFormat>("format", format)? {
@@ -487,7 +546,8 @@ fn storage(
                 ParquetOptions::default()
                     .with_roll(roll, Duration::from_secs_f64(roll_seconds.max(0.0)))
                     .with_partition_by(partition_by)
-                    .with_cutouts(cutouts),
+                    .with_cutouts(cutouts)
+                    .with_matches(tags),
             )
         }
         format => Storage::named(format, layout).map_err(errors::to_py)?,

@@ -108,6 +108,9 @@ pub fn to_py(error: Error) -> PyErr {
         | Error::Uncommitted { .. }
         | Error::Kafka { .. } => BrokerError::new_err(message),
         Error::Config(_)
+        | Error::Expression { .. }
+        | Error::Filter { .. }
+        | Error::Selection { .. }
         | Error::NoCaBundle { .. }
         | Error::MissingCredentials { .. }
         | Error::MissingSchemaId => PyValueError::new_err(message),

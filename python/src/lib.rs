@@ -7,6 +7,7 @@ mod consumer;
 mod convert;
 mod errors;
 mod reader;
+mod select;
 
 use pyo3::prelude::*;
 

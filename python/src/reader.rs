@@ -6,9 +6,11 @@
 use crate::alert::PyAlert;
 use crate::convert::to_py;
 use crate::errors::{self, DecodeError};
+use crate::select::CriteriaArgs;
 use alertstream::decode::files::files_under;
 use alertstream::decode::parallel::map_ordered;
 use alertstream::decode::Limits;
+use alertstream::select::{Criteria, Verdict};
 use alertstream::table::{AlertReader, ReadReport, TableOptions};
 use alertstream::{Alert, Decoder, DecoderOptions, Format};
 use arrow_array::RecordBatch;
@@ -19,6 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Saved alerts, read with their writer schemas.
 ///
@@ -29,6 +32,10 @@ use std::path::PathBuf;
 pub struct PyAlertReader {
     paths: Vec<PathBuf>,
     decoder: DecoderOptions,
+    /// Which alerts are read (`where=`, `cone=`...); empty: all.
+    criteria: Arc<Criteria>,
+    /// A watchlist or a sky map tags the alerts kept (table columns).
+    tags: bool,
 }
 
 impl PyAlertReader {
@@ -45,9 +52,16 @@ impl PyAlertReader {
             let mut failures: Vec<String> = errors.iter().map(ToString::to_string).collect();
             let mut alerts = Vec::new();
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let work = |file: &PathBuf| (file.clone(), decoder.decode_file(file));
-            map_ordered(&files, threads, work, |(file, decoded)| {
+            let work = |file: &PathBuf| {
+                let mut decoded = decoder.decode_file(file);
+                let kept = keep_selected(&self.criteria, &mut decoded.alerts);
+                (file.clone(), decoded, kept)
+            };
+            map_ordered(&files, threads, work, |(file, decoded, kept)| {
                 alerts.extend(decoded.alerts);
+                if let Err(e) = kept {
+                    failures.push(format!("{}: {}", file.display(), errors::message(&e)));
+                }
                 if let Some(failure) = decoded.failure {
                     let error = errors::message(&failure.error);
                     failures.push(format!("{}: {error}", file.display()));
@@ -71,7 +85,14 @@ impl PyAlertReader {
         let (schema, batches, report) = py
             .detach(
                 || -> alertstream::Result<(SchemaRef, Vec<RecordBatch>, ReadReport)> {
-                    let reader = AlertReader::open(&self.paths, decoder, options)?;
+                    let mut reader =
+                        AlertReader::open(&self.paths, decoder, options.with_matches(self.tags))?;
+                    if !self.criteria.is_empty() {
+                        let criteria = self.criteria.clone();
+                        reader = reader.with_filter(Arc::new(move |alert| {
+                            Ok(criteria.judge(alert)? == Verdict::Keep)
+                        }));
+                    }
                     let mut batches = Vec::new();
                     let collect = |b: RecordBatch| {
                         batches.push(b);
@@ -202,18 +223,47 @@ impl PyAlertReader {
     /// folder of schemas (Rubin's alert_packet layout). ``limits`` bounds
     /// what one payload may cost (``max_inflated``, ``max_depth``,
     /// ``max_gzip_layers``, ``max_block_bytes``, ``max_schemas``).
+    ///
+    /// ``where`` (a SQL expression over the fields), ``cone`` ((ra, dec,
+    /// radius) or a list), ``moc`` (IVOA MOC files), ``skymap`` (a sky map,
+    /// with ``credible``), ``watchlist`` (a CSV of targets, with
+    /// ``match_radius``) keep only the alerts they select; kept alerts
+    /// carry ``matches`` and ``probdensity``.
     #[new]
-    #[pyo3(signature = (path, *, format = None, schema = None, schema_dir = None, limits = None))]
+    #[pyo3(signature = (
+        path, *, format = None, schema = None, schema_dir = None, limits = None,
+        r#where = None, cone = None, moc = None, skymap = None, credible = 0.9,
+        watchlist = None, match_radius = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         path: &Bound<'_, PyAny>,
         format: Option<&str>,
         schema: Option<PathBuf>,
         schema_dir: Option<PathBuf>,
         limits: Option<Bound<'_, PyDict>>,
+        r#where: Option<String>,
+        cone: Option<Bound<'_, PyAny>>,
+        moc: Option<Bound<'_, PyAny>>,
+        skymap: Option<PathBuf>,
+        credible: f64,
+        watchlist: Option<PathBuf>,
+        match_radius: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let selecting = CriteriaArgs {
+            where_: r#where,
+            cone,
+            moc,
+            skymap,
+            credible,
+            watchlist,
+            match_radius,
+        };
         Ok(PyAlertReader {
             paths: path_list(path)?,
             decoder: decoder_options(format, schema, schema_dir, limits.as_ref())?,
+            criteria: Arc::new(selecting.criteria()?),
+            tags: selecting.tags(),
         })
     }
 
@@ -289,5 +339,25 @@ pub fn read_alerts<'py>(
     limits: Option<Bound<'py, PyDict>>,
     skip_errors: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    PyAlertReader::new(path, format, schema, schema_dir, limits)?.alerts(py, skip_errors)
+    let reader = PyAlertReader::new(
+        path, format, schema, schema_dir, limits, None, None, None, None, 0.9, None, None,
+    )?;
+    reader.alerts(py, skip_errors)
+}
+
+/// Keeps the alerts the criteria keep (tagged); the first error is returned
+/// after the others are judged.
+fn keep_selected(criteria: &Criteria, alerts: &mut Vec<Alert>) -> alertstream::Result<()> {
+    if criteria.is_empty() {
+        return Ok(());
+    }
+    let mut error = None;
+    alerts.retain_mut(|a| match criteria.judge(a) {
+        Ok(verdict) => verdict == Verdict::Keep,
+        Err(e) => {
+            error.get_or_insert(e);
+            false
+        }
+    });
+    error.map_or(Ok(()), Err)
 }

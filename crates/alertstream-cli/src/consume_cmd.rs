@@ -7,6 +7,7 @@ use crate::text::display_line;
 use alertstream::kafka::consumer::topic_list;
 use alertstream::kafka::{Consumer, ConsumerConfig};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
+use alertstream::select::Selection;
 use alertstream::sink::parquet::ParquetOptions;
 use alertstream::sink::{Both, Handler, Sink, Storage, StorageFormat};
 use alertstream::{Alert, Error};
@@ -35,6 +36,11 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             "no topic: name one, or register topics with `alertstream auth register --topics`"
         );
     }
+    // What selects alerts, before connecting: a bad expression exits 2.
+    let selection = Selection {
+        criteria: args.select.criteria()?,
+        once: args.once.once(&group, args.save.as_ref())?,
+    };
     let saving = saving(&args)?;
     let mut config = ConsumerConfig::new(target.connection, group, &[]);
     config.topics = topics;
@@ -56,7 +62,7 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     options.batch = args.batch.max(1);
     options.batch_wait = Duration::from_millis(args.batch_ms);
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let stats = stream(consumer, sink, options, progress)?;
+    let stats = stream(consumer, sink, options, progress, selection)?;
     if !args.quiet {
         report(&stats, args.save.as_ref());
     }
@@ -88,7 +94,8 @@ fn saving(args: &ConsumeArgs) -> anyhow::Result<Option<Saving>> {
                     Duration::from_secs_f64(args.roll_seconds.max(0.0)),
                 )
                 .with_partition_by(args.partition_by.clone())
-                .with_cutouts(!args.no_cutouts),
+                .with_cutouts(!args.no_cutouts)
+                .with_matches(args.select.tags()),
         ),
         format => Storage::named(format, args.layout)?,
     };
@@ -136,15 +143,22 @@ pub fn stream(
     sink: Box<dyn Sink>,
     options: Options,
     progress: bool,
+    selection: Selection,
 ) -> anyhow::Result<Stats> {
+    let selecting = !selection.is_empty();
     let pipeline = Pipeline::new(consumer, sink)
         .options(options)
+        .select(selection)
         .stop_on(stop_on_signals()?);
     let show = |p: &Progress| {
         if progress {
             let lag = p.lag.map_or("?".to_owned(), |l| l.to_string());
-            let rate = p.alerts as f64 / p.seconds.max(1e-9);
-            eprint!("\r\x1b[K{} alerts  {rate:.0}/s  lag {lag}", p.alerts);
+            let rate = p.seen as f64 / p.seconds.max(1e-9);
+            let kept = match selecting {
+                true => format!("{} seen  {} kept  ", p.seen, p.alerts),
+                false => format!("{} alerts  ", p.alerts),
+            };
+            eprint!("\r\x1b[K{kept}{rate:.0}/s  lag {lag}");
         }
     };
     let stats = pipeline.run_with(show);
@@ -160,9 +174,20 @@ pub fn report(stats: &Stats, saved: Option<&PathBuf>) {
         "alertstream: {} alerts in {:.1} s; {:.0} alerts/s, {:.1} MB/s since the first alert",
         stats.alerts,
         stats.seconds,
-        stats.alerts as f64 / secs,
+        stats.seen as f64 / secs,
         stats.bytes as f64 / secs / 1e6
     );
+    if stats.dropped.total() > 0 || stats.seen != stats.alerts {
+        line = format!(
+            "alertstream: {} alerts seen, {} kept, {} dropped ({}) in {:.1} s; {:.0} alerts/s since the first alert",
+            stats.seen,
+            stats.alerts,
+            stats.dropped.total(),
+            stats.dropped.describe(),
+            stats.seconds,
+            stats.seen as f64 / secs,
+        );
+    }
     if stats.quarantined > 0 {
         line += &format!(", {} undecodable message(s) quarantined", stats.quarantined);
     }

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Table(a) => table_cmd::table(a),
         cli::Command::Cutouts(a) => decode_cmd::cutouts(a),
         cli::Command::View(a) => decode_cmd::view(a),
-        cli::Command::Consume(a) => consume_cmd::consume(a),
+        cli::Command::Consume(a) => consume_cmd::consume(*a),
         cli::Command::Publish(a) => publish_cmd::publish(a),
         cli::Command::Demo(a) => publish_cmd::demo(a),
         cli::Command::Auth(a) => auth_cmd::auth(a),

@@ -169,7 +169,13 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut options = Options::default();
     options.limit = Some(sent);
     options.idle_timeout = Some(Duration::from_secs(30));
-    let stats = stream(consumer, sink, options, std::io::stderr().is_terminal())?;
+    let stats = stream(
+        consumer,
+        sink,
+        options,
+        std::io::stderr().is_terminal(),
+        Default::default(),
+    )?;
     report(&stats, Some(&args.dir));
     eprintln!(
         "alertstream: look at them with: {} inspect {}",

@@ -2,6 +2,7 @@
 
 use crate::cli::TableArgs;
 use alertstream::durable::AtomicFile;
+use alertstream::select::Verdict;
 use alertstream::table::{
     csv_left_out, AlertReader, ReadReport, TableFormat, TableOptions, TableWriter,
 };
@@ -16,8 +17,17 @@ pub fn table(args: TableArgs) -> anyhow::Result<ExitCode> {
     let format = output_format(&args, to_stdout)?;
     let started = Instant::now();
     let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
-    let options = TableOptions::default().with_cutouts(args.cutouts);
-    let reader = AlertReader::open(&args.paths, decoder, options)?;
+    let options = TableOptions::default()
+        .with_cutouts(args.cutouts)
+        .with_matches(args.select.tags());
+    let mut reader = AlertReader::open(&args.paths, decoder, options)?;
+    let criteria = std::sync::Arc::new(args.select.criteria()?);
+    if !criteria.is_empty() {
+        let keep = criteria.clone();
+        reader = reader.with_filter(std::sync::Arc::new(move |alert| {
+            Ok(keep.judge(alert)? == Verdict::Keep)
+        }));
+    }
     let schema = if args.lightcurve {
         reader.lightcurve_schema()
     } else {
@@ -55,6 +65,19 @@ pub fn table(args: TableArgs) -> anyhow::Result<ExitCode> {
     };
     for failure in &report.failures {
         eprintln!("alertstream: {failure}");
+    }
+    let mut unknown = 0;
+    if let Some(filter) = &criteria.filter {
+        for (field, closest) in filter.unknown_fields() {
+            unknown += 1;
+            eprintln!(
+                "alertstream: error: --where names {field}, a field of no alert read (closest: {})",
+                closest.join(", ")
+            );
+        }
+    }
+    if unknown > 0 {
+        return Ok(ExitCode::from(1));
     }
     print_summary(&args, &report, started.elapsed().as_secs_f64())?;
     if !report.failures.is_empty() {

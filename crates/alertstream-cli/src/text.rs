@@ -1,6 +1,7 @@
 //! The text rows the commands print: the `inspect` table and the
 //! `consume --display` line.
 
+use alertstream::model::alert::MATCH_FIELDS;
 use alertstream::model::summary::{IdJson, Summary, ADDED_VALUE_FIELDS};
 use alertstream::model::time::format_unix_utc;
 use alertstream::Alert;
@@ -72,6 +73,14 @@ pub fn display_line(alert: &Alert, received: f64) -> String {
             if let Some(text) = text {
                 line += &format!(" {name}={text}");
             }
+        }
+    }
+    if let Some(m) = alert.matches() {
+        if !m.targets.is_empty() {
+            line += &format!(" {}={}", MATCH_FIELDS[0], m.targets.join(","));
+        }
+        if let Some(d) = m.probdensity {
+            line += &format!(" {}={d:.4}", MATCH_FIELDS[1]);
         }
     }
     line

@@ -7,6 +7,8 @@
 //! - [`kafka`]: connection, consumer, publisher, admin calls, profiles;
 //! - [`decode`]: payload bytes (+ key) into alerts, with the writer schema;
 //! - [`model`]: the decoded alert and its survey-aware accessors;
+//! - [`select`]: the alerts that matter: expressions, sky regions,
+//!   watchlists, each alert and object once;
 //! - [`sink`]: where alerts go: durable files in batches, Parquet, a handler;
 //! - [`table`]: alerts as Arrow record batches and Parquet files;
 //! - [`pipeline`]: poll, hand to a sink, commit only what is durable.
@@ -41,6 +43,8 @@ pub mod picture;
 pub mod pipeline;
 #[cfg(feature = "profiles")]
 pub mod profile;
+#[cfg(feature = "select")]
+pub mod select;
 pub mod sink;
 #[cfg(feature = "table")]
 pub mod table;
@@ -48,7 +52,7 @@ pub mod table;
 pub use decode::schemas::SchemaCache;
 pub use decode::{Decoded, Decoder, DecoderOptions, Failure};
 pub use error::{Error, PoisonMessage, Result};
-pub use model::alert::{Alert, Brightness, Id, KafkaMeta, Point, Survey};
+pub use model::alert::{Alert, Brightness, Id, KafkaMeta, Matches, Point, Survey};
 pub use model::format::Format;
 pub use model::schema::WriterSchema;
 pub use model::stamp::Cutout;

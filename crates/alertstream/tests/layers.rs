@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and the modules it may use, lowest first.
-const LAYERS: [(&str, &[&str]); 13] = [
+const LAYERS: [(&str, &[&str]); 14] = [
     ("limits", &[]),
     ("error", &["limits"]),
     ("names", &["error"]),
@@ -27,8 +27,9 @@ const LAYERS: [(&str, &[&str]); 13] = [
     ),
     ("kafka", &["decode", "error", "limits", "model", "names"]),
     ("profile", &["error", "kafka", "model", "names"]),
+    ("select", &["decode", "error", "limits", "model", "names"]),
     ("picture", &["decode", "durable", "error", "model", "names"]),
-    ("pipeline", &["error", "kafka", "model", "sink"]),
+    ("pipeline", &["error", "kafka", "model", "select", "sink"]),
 ];
 
 fn src() -> PathBuf {

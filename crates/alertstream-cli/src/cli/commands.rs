@@ -1,6 +1,7 @@
 //! One argument struct per command.
 
 use super::examples;
+use super::select::{OnceArgs, SelectArgs};
 use super::shared::{words, BrokerArgs, ConnectionArgs, FormatArgs, LimitArgs, SchemaArgs};
 use alertstream::kafka::admin::ResetTo;
 use alertstream::kafka::Start;
@@ -16,6 +17,8 @@ use std::path::PathBuf;
 pub struct DecodeArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Files or folders (searched recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -25,6 +28,8 @@ pub struct DecodeArgs {
 pub struct InspectArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// One JSON object per alert instead of a table
     #[arg(long)]
     pub json: bool,
@@ -37,6 +42,8 @@ pub struct InspectArgs {
 pub struct TableArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Output file (written under a temporary name, synced, renamed when complete); - for stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: PathBuf,
@@ -61,6 +68,8 @@ pub struct TableArgs {
 pub struct CutoutsArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Folder for the FITS files (made if missing)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -76,6 +85,8 @@ pub struct CutoutsArgs {
 pub struct ViewArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Folder for the pictures (made if missing)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -157,6 +168,10 @@ pub struct ConsumeArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub format: FormatArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub once: OnceArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@
 //! command (`commands`), shared option groups (`shared`).
 
 mod commands;
+mod select;
 mod shared;
 
 pub use commands::*;
+
 pub use shared::*;
 
 use clap::{Parser, Subcommand};
@@ -128,7 +130,7 @@ pub enum Command {
     View(ViewArgs),
     /// Consume alert topics from a Kafka broker: display, save durably, resume in a group
     #[command(after_help = examples::CONSUME)]
-    Consume(ConsumeArgs),
+    Consume(Box<ConsumeArgs>),
     /// Publish alert files to a topic in a broker's wire format (simulate a survey's stream)
     #[command(after_help = examples::PUBLISH)]
     Publish(PublishArgs),

@@ -27,7 +27,7 @@ impl Stamp {
             reason,
         };
         // fitsrs multiplies the header's axes unchecked: look first.
-        check_image_size(&fits).map_err(bad)?;
+        super::fits_sizes::check(&fits).map_err(bad)?;
         let mut hdus = Fits::from_reader(Cursor::new(&fits[..]));
         let hdu = match hdus.next() {
             Some(Ok(HDU::Primary(hdu))) => hdu,
@@ -81,49 +81,6 @@ impl Stamp {
             pixels,
             cards,
         })
-    }
-}
-
-/// FITS header cards are 80 bytes; a primary header is read until END, at
-/// most this many cards (ZTF's stamps have about 200).
-const MAX_HEADER_CARDS: usize = 36 * 100;
-
-/// Refuses a primary header whose axes (NAXISn) and BITPIX describe more
-/// data than the stamp's bytes hold, before any reader multiplies them.
-fn check_image_size(fits: &[u8]) -> Result<(), String> {
-    let mut bitpix: u64 = 8;
-    let mut axes: Vec<u64> = Vec::new();
-    for card in fits.chunks_exact(80).take(MAX_HEADER_CARDS) {
-        let keyword = std::str::from_utf8(&card[..8]).unwrap_or("").trim_end();
-        if keyword == "END" {
-            break;
-        }
-        let value = || -> Option<i64> {
-            let text = std::str::from_utf8(card.get(10..)?).ok()?;
-            text.split('/').next()?.trim().parse().ok()
-        };
-        match keyword {
-            "BITPIX" => bitpix = value().map_or(8, |b| b.unsigned_abs()),
-            k if k.starts_with("NAXIS") && k.len() > 5 => {
-                axes.push(value().and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
-            }
-            _ => {}
-        }
-    }
-    let bytes_per_pixel = (bitpix / 8).max(1);
-    let needed = axes
-        .iter()
-        .try_fold(bytes_per_pixel, |bytes, &n| bytes.checked_mul(n));
-    match needed {
-        Some(needed) if needed <= fits.len() as u64 => Ok(()),
-        _ => {
-            let axes: Vec<String> = axes.iter().map(u64::to_string).collect();
-            Err(format!(
-                "its header's axes ({} pixels of {bitpix} bits) cannot fit in its {} bytes",
-                axes.join(" x "),
-                fits.len()
-            ))
-        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod cutout;
 pub mod datum;
 pub mod document;
 pub mod files;
+pub(crate) mod fits_sizes;
 pub mod framing;
 pub mod parallel;
 #[cfg(feature = "registry")]

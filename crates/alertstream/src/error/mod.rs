@@ -112,6 +112,28 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
+    /// A filter expression that cannot be parsed or used; `column` (1-based)
+    /// is where.
+    #[error("{}", expression_message(.text, *.column, .reason))]
+    Expression {
+        text: String,
+        column: Option<usize>,
+        reason: String,
+    },
+
+    /// A filter expression met values it cannot compare or combine.
+    #[error("the filter `{expression}` cannot be evaluated: {reason}")]
+    Filter { expression: String, reason: String },
+
+    /// A file the selection needs (a MOC, a sky map, a watchlist) cannot be used.
+    #[error("{}: {reason}", path.display())]
+    Selection { path: PathBuf, reason: String },
+
+    /// The state shared by de-duplication (a database, a Redis server)
+    /// failed.
+    #[error("de-duplication state at {place}: {reason}")]
+    State { place: String, reason: String },
+
     /// SASL was asked for without a username and a password.
     #[error("{protocol} needs a username and a password")]
     MissingCredentials { protocol: &'static str },
@@ -221,6 +243,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A parse error with the expression quoted and a caret under the column.
+fn expression_message(text: &str, column: Option<usize>, reason: &str) -> String {
+    match column {
+        Some(column) if column >= 1 && !text.contains('\n') => format!(
+            "cannot parse the filter expression at column {column}: {reason}\n    {text}\n    {}^",
+            " ".repeat(column - 1)
+        ),
+        _ => format!("cannot parse the filter expression: {reason}\n    {text}"),
+    }
 }
 
 /// Wraps a librdkafka error with what was being done.

@@ -30,6 +30,30 @@ pub struct Alert {
     survey: std::sync::OnceLock<Survey>,
     /// The bounds it was decoded within, which its cutouts are read within too.
     limits: Limits,
+    /// What a selection found about it (watchlist targets, sky map density).
+    matches: Option<Box<Matches>>,
+}
+
+/// The names under which what a selection found is saved (JSON fields,
+/// table columns): the watchlist targets, the sky map's density.
+pub const MATCH_FIELDS: [&str; 2] = ["watchlist", "skymap_probdensity"];
+
+/// What a selection found about a kept alert: the watchlist targets it lies
+/// near, and the sky map's probability density at its position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matches {
+    /// Names of the watchlist targets within their radius of the alert.
+    pub targets: Vec<String>,
+    /// The sky map's probability density at the alert's position, per
+    /// steradian, when a sky map selected it.
+    pub probdensity: Option<f64>,
+}
+
+impl Matches {
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.probdensity.is_none()
+    }
 }
 
 /// Where a consumed alert came from.
@@ -130,6 +154,7 @@ impl Alert {
             kafka: None,
             survey: std::sync::OnceLock::new(),
             limits: Limits::default(),
+            matches: None,
         }
     }
 
@@ -148,6 +173,7 @@ impl Alert {
             kafka: None,
             survey: std::sync::OnceLock::new(),
             limits: Limits::default(),
+            matches: None,
         }
     }
 
@@ -168,6 +194,16 @@ impl Alert {
 
     pub(crate) fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// What a selection found about it, if anything.
+    pub fn matches(&self) -> Option<&Matches> {
+        self.matches.as_deref()
+    }
+
+    /// Tags it with what a selection found (nothing: no tag).
+    pub fn set_matches(&mut self, matches: Matches) {
+        self.matches = (!matches.is_empty()).then(|| Box::new(matches));
     }
 
     /// The wire format it was decoded from.
@@ -220,6 +256,30 @@ impl Alert {
     /// The record as one line of JSON (bytes base64, 64-bit integers exact).
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.record()).unwrap_or_else(|e| error_json(&e.to_string()))
+    }
+
+    /// The record as JSON, with what a selection found added at its end
+    /// ([`MATCH_FIELDS`]) when it found something.
+    pub fn to_json_with_matches(&self) -> String {
+        let mut json = self.to_json();
+        let Some(m) = self.matches() else {
+            return json;
+        };
+        if !json.ends_with('}') {
+            return json;
+        }
+        json.pop();
+        let mut sep = if json.ends_with('{') { "" } else { "," };
+        if !m.targets.is_empty() {
+            let names = serde_json::to_string(&m.targets).unwrap_or_else(|_| "[]".into());
+            json += &format!("{sep}\"{}\":{names}", MATCH_FIELDS[0]);
+            sep = ",";
+        }
+        if let Some(d) = m.probdensity.filter(|d| d.is_finite()) {
+            json += &format!("{sep}\"{}\":{d}", MATCH_FIELDS[1]);
+        }
+        json.push('}');
+        json
     }
 
     /// Which survey's layout the record follows.

@@ -58,7 +58,7 @@ impl Time {
 
     /// Modified Julian Date in UTC (Rubin's TAI converted).
     pub fn to_mjd_utc(&self) -> f64 {
-        self.unix_seconds() / 86_400.0 + MJD_UNIX_EPOCH
+        unix_to_mjd(self.unix_seconds())
     }
 
     /// ISO 8601 UTC, to the millisecond: `2019-11-12T10:31:07.123Z`.
@@ -80,6 +80,11 @@ impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_utc_string())
     }
+}
+
+/// Unix seconds as a Modified Julian Date (UTC).
+pub fn unix_to_mjd(seconds: f64) -> f64 {
+    seconds / 86_400.0 + MJD_UNIX_EPOCH
 }
 
 /// Formats Unix seconds as ISO 8601 UTC, to the millisecond.

@@ -65,6 +65,8 @@ use crate::kafka::consumer::Closed;
 use crate::kafka::Consumer;
 use crate::model::alert::Alert;
 use crate::model::checkpoint::Checkpoint;
+#[cfg(feature = "select")]
+use crate::select::{Dropped, Selection, Verdict};
 use crate::sink::Sink;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -108,7 +110,13 @@ impl Default for Options {
 #[derive(Debug, Default, Clone)]
 #[non_exhaustive]
 pub struct Stats {
+    /// Alerts received (kept or not).
+    pub seen: u64,
+    /// Alerts kept: handed to the sink.
     pub alerts: u64,
+    /// Alerts dropped by the selection, by criterion.
+    #[cfg(feature = "select")]
+    pub dropped: Dropped,
     pub quarantined: u64,
     /// Bytes of the alerts' records.
     pub bytes: u64,
@@ -126,7 +134,13 @@ pub struct Stats {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Progress {
+    /// Alerts received.
+    pub seen: u64,
+    /// Alerts kept.
     pub alerts: u64,
+    /// Alerts dropped by the selection, by criterion.
+    #[cfg(feature = "select")]
+    pub dropped: Dropped,
     pub seconds: f64,
     /// Messages the broker holds beyond what was fetched, when known.
     pub lag: Option<i64>,
@@ -146,6 +160,8 @@ pub struct Pipeline<S> {
     sink: S,
     options: Options,
     stop: Arc<AtomicBool>,
+    #[cfg(feature = "select")]
+    selection: Selection,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -155,7 +171,18 @@ impl<S: Sink> Pipeline<S> {
             sink,
             options: Options::default(),
             stop: Arc::new(AtomicBool::new(false)),
+            #[cfg(feature = "select")]
+            selection: Selection::default(),
         }
+    }
+
+    /// Keeps only the alerts `selection` keeps. Dropped alerts count as
+    /// handled: their offsets are committed with the batch they fall in,
+    /// never before an earlier kept alert is durable.
+    #[cfg(feature = "select")]
+    pub fn select(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
     }
 
     pub fn options(mut self, options: Options) -> Self {
@@ -188,6 +215,8 @@ impl<S: Sink> Pipeline<S> {
             sink,
             options,
             stop,
+            #[cfg(feature = "select")]
+            selection,
         } = self;
         let mut run = Run {
             watch: Watch::new(&options),
@@ -196,6 +225,8 @@ impl<S: Sink> Pipeline<S> {
             options,
             stats: Stats::default(),
             oldest_unsealed: None,
+            #[cfg(feature = "select")]
+            selection,
         };
         let streamed = run.stream(&stop, progress);
         let stopped = stop.load(Ordering::Relaxed);
@@ -213,6 +244,8 @@ struct Run<S> {
     stats: Stats,
     oldest_unsealed: Option<Instant>,
     watch: Watch,
+    #[cfg(feature = "select")]
+    selection: Selection,
 }
 
 impl<S: Sink> Run<S> {
@@ -235,7 +268,7 @@ impl<S: Sink> Run<S> {
                 break Ok(());
             }
             let taken = match self.consumer.poll(POLL_SLICE) {
-                Ok(Some(alert)) => self.take(&alert).map(|()| true),
+                Ok(Some(alert)) => self.take(alert).map(|()| true),
                 Ok(None) => Ok(false),
                 Err(Error::Poison(poison)) => self.quarantine(&poison).map(|()| true),
                 Err(e) if e.is_retriable() => {
@@ -265,7 +298,10 @@ impl<S: Sink> Run<S> {
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
                 progress(&Progress {
+                    seen: self.stats.seen,
                     alerts: self.stats.alerts,
+                    #[cfg(feature = "select")]
+                    dropped: self.stats.dropped,
                     seconds: start.elapsed().as_secs_f64(),
                     lag: self.consumer.lag(),
                 });
@@ -276,12 +312,19 @@ impl<S: Sink> Run<S> {
         result
     }
 
-    fn take(&mut self, alert: &Alert) -> Result<()> {
+    fn take(&mut self, #[allow(unused_mut)] mut alert: Alert) -> Result<()> {
+        self.stats.seen += 1;
+        // Kept or dropped, the alert is in the batch in hand: its offset is
+        // committed with it.
+        self.oldest_unsealed.get_or_insert_with(Instant::now);
+        #[cfg(feature = "select")]
+        if let Verdict::Drop(criterion) = self.selection.judge(&mut alert)? {
+            self.stats.dropped.count(criterion);
+            return Ok(());
+        }
         self.stats.alerts += 1;
         self.stats.bytes += alert.avro_datum().map_or(alert.raw().len(), |d| d.len()) as u64;
-        self.sink.take(alert)?;
-        self.oldest_unsealed.get_or_insert_with(Instant::now);
-        Ok(())
+        self.sink.take(&alert)
     }
 
     fn quarantine(&mut self, poison: &PoisonMessage) -> Result<()> {

@@ -139,7 +139,7 @@ impl Naming {
                 return (parts.into(), "avro");
             }
         }
-        let mut json = alert.to_json().into_bytes();
+        let mut json = alert.to_json_with_matches().into_bytes();
         json.push(b'\n');
         (vec![json.into()], "json")
     }

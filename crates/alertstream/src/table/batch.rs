@@ -8,8 +8,8 @@ use crate::model::schema::WriterSchema;
 use crate::table::columns::{arrow_error, StructColumn};
 use crate::table::shape::{struct_fields, Shape};
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    TimestampMillisecondBuilder,
+    Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -31,6 +31,10 @@ pub const KAFKA_COLUMNS: [&str; 4] = [
     "kafka_timestamp",
 ];
 
+/// The columns of what a selection found: the watchlist targets an alert
+/// lies near, and the sky map's probability density at its position.
+pub const MATCH_COLUMNS: [&str; 2] = crate::model::alert::MATCH_FIELDS;
+
 /// What goes in a table of alerts.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -40,6 +44,8 @@ pub struct TableOptions {
     pub cutouts: bool,
     /// Add the Kafka topic, partition, offset and timestamp of each alert.
     pub kafka: bool,
+    /// Add what a selection found ([`MATCH_COLUMNS`]).
+    pub matches: bool,
     /// Rows per record batch.
     pub batch_rows: usize,
     /// Nesting deeper than this is refused (schemas that refer to
@@ -52,6 +58,7 @@ impl Default for TableOptions {
         TableOptions {
             cutouts: false,
             kafka: false,
+            matches: false,
             batch_rows: 1024,
             max_depth: crate::limits::Limits::default().max_depth,
         }
@@ -66,6 +73,11 @@ impl TableOptions {
 
     pub fn with_kafka(mut self, kafka: bool) -> Self {
         self.kafka = kafka;
+        self
+    }
+
+    pub fn with_matches(mut self, matches: bool) -> Self {
+        self.matches = matches;
         self
     }
 
@@ -159,6 +171,7 @@ pub struct AlertBatchBuilder {
     row: StructColumn,
     time_utc: TimestampMicrosecondBuilder,
     kafka: Option<KafkaColumns>,
+    matches: Option<(ListBuilder<StringBuilder>, Float64Builder)>,
 }
 
 struct KafkaColumns {
@@ -194,8 +207,24 @@ impl AlertBatchBuilder {
                 ),
             ]);
         }
+        if options.matches {
+            columns.extend([
+                Field::new(
+                    MATCH_COLUMNS[0],
+                    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                    true,
+                ),
+                Field::new(MATCH_COLUMNS[1], DataType::Float64, true),
+            ]);
+        }
         check_unique(&columns)?;
         Ok(AlertBatchBuilder {
+            matches: options.matches.then(|| {
+                (
+                    ListBuilder::new(StringBuilder::new()),
+                    Float64Builder::new(),
+                )
+            }),
             shape: shape.clone(),
             schema: Arc::new(Schema::new(columns)),
             row: StructColumn::new(fields),
@@ -241,6 +270,14 @@ impl AlertBatchBuilder {
             k.offset.append_option(meta.map(|m| m.offset));
             k.timestamp.append_option(meta.and_then(|m| m.timestamp_ms));
         }
+        if let Some((targets, density)) = &mut self.matches {
+            let found = alert.matches();
+            match found.filter(|m| !m.targets.is_empty()) {
+                Some(m) => targets.append_value(m.targets.iter().map(Some)),
+                None => targets.append_null(),
+            }
+            density.append_option(found.and_then(|m| m.probdensity));
+        }
         Ok(())
     }
 
@@ -255,6 +292,10 @@ impl AlertBatchBuilder {
                 Arc::new(k.offset.finish()),
                 Arc::new(k.timestamp.finish()),
             ]);
+        }
+        if let Some((targets, density)) = &mut self.matches {
+            columns
+                .extend::<[ArrayRef; 2]>([Arc::new(targets.finish()), Arc::new(density.finish())]);
         }
         RecordBatch::try_new(self.schema.clone(), columns).map_err(arrow_error("a batch of alerts"))
     }

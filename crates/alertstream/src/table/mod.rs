@@ -38,7 +38,7 @@ pub use arrow_array::RecordBatch;
 pub use arrow_schema::SchemaRef;
 pub use batch::{
     describe_schema, lightcurve_schema, AlertBatchBuilder, LightCurveBuilder, Shapes, TableOptions,
-    CUTOUT_FIELDS, KAFKA_COLUMNS, TIME_UTC,
+    CUTOUT_FIELDS, KAFKA_COLUMNS, MATCH_COLUMNS, TIME_UTC,
 };
 pub use reader::{AlertReader, ReadReport};
 pub use shape::{Conflict, Shape, TimestampUnit};

@@ -54,7 +54,12 @@ pub struct AlertReader {
     shape: Shape,
     unlisted: Vec<String>,
     threads: usize,
+    keep: Option<Keep>,
 }
+
+/// Which alerts go in the table (and how they are tagged): see
+/// [`AlertReader::with_filter`].
+pub type Keep = Arc<dyn Fn(&mut Alert) -> Result<bool> + Send + Sync>;
 
 /// What reading gave.
 #[derive(Debug, Default, Clone)]
@@ -89,9 +94,36 @@ impl AlertReader {
             shape: Shape::Struct(Vec::new()),
             unlisted: unlisted.iter().map(ToString::to_string).collect(),
             threads,
+            keep: None,
         };
         reader.shape = reader.find_shape()?;
         Ok(reader)
+    }
+
+    /// Keeps only the alerts `keep` says true for (it may tag them); runs
+    /// on every core. The table's columns still come from every file.
+    pub fn with_filter(mut self, keep: Keep) -> Self {
+        self.keep = Some(keep);
+        self
+    }
+
+    /// The alerts `keep` keeps, in order.
+    fn kept(&self, mut alerts: Vec<Alert>) -> Result<Vec<Alert>> {
+        let Some(keep) = &self.keep else {
+            return Ok(alerts);
+        };
+        let mut error = None;
+        alerts.retain_mut(|a| match keep(a) {
+            Ok(k) => k,
+            Err(e) => {
+                error.get_or_insert(e);
+                false
+            }
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(alerts),
+        }
     }
 
     /// The files that will be read, in order.
@@ -274,7 +306,12 @@ impl AlertReader {
                     .failures
                     .push(failure_message(&file, f.record, &f.error));
             }
-            go_on(take(decoded.alerts), &mut error)
+            go_on(
+                self.kept(decoded.alerts)
+                    .map_err(|e| in_file(&file, e))
+                    .and_then(&mut take),
+                &mut error,
+            )
         });
         match error {
             Some(e) => Err(e),
@@ -312,7 +349,8 @@ impl AlertReader {
                     part.failures
                         .push(failure_message(file, f.record, &f.error));
                 }
-                for alert in &decoded.alerts {
+                let alerts = self.kept(decoded.alerts).map_err(|e| in_file(file, e))?;
+                for alert in &alerts {
                     append(&mut builder, alert).map_err(|e| in_file(file, e))?;
                 }
             }

@@ -51,6 +51,9 @@ pub struct ParquetOptions {
     /// Keep the cutouts (binary columns). On by default: the files are the
     /// saved stream, and nothing of an alert is dropped unless asked.
     pub cutouts: bool,
+    /// Add the columns of what a selection found (watchlist targets, sky
+    /// map density): set when a watchlist or a sky map selects the stream.
+    pub matches: bool,
 }
 
 impl Default for ParquetOptions {
@@ -60,6 +63,7 @@ impl Default for ParquetOptions {
             roll_after: Duration::from_secs(300),
             partition_by: Vec::new(),
             cutouts: true,
+            matches: false,
         }
     }
 }
@@ -78,6 +82,11 @@ impl ParquetOptions {
 
     pub fn with_cutouts(mut self, cutouts: bool) -> Self {
         self.cutouts = cutouts;
+        self
+    }
+
+    pub fn with_matches(mut self, matches: bool) -> Self {
+        self.matches = matches;
         self
     }
 }
@@ -161,7 +170,8 @@ impl<T: Send + 'static> ParquetSink<T> {
         Ok(ParquetSink {
             table: TableOptions::default()
                 .with_cutouts(options.cutouts)
-                .with_kafka(true),
+                .with_kafka(true)
+                .with_matches(options.matches),
             dir,
             options,
             shapes: Shapes::default(),
