@@ -214,6 +214,11 @@ impl<'a> Eval<'a, '_> {
                 return scalar(d);
             }
         }
+        // In an item's scope, a bare name is the item's field (NULL when it
+        // lacks it); a dotted path the item lacks reads the alert.
+        if !self.items.is_empty() && path.len() == 1 {
+            return Scalar::Null;
+        }
         match self.resolver.in_alert(index, self.alert) {
             Some(d) => scalar(d),
             None => match path {

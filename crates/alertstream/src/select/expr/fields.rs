@@ -117,15 +117,21 @@ impl Resolver {
         let found = walk(alert.record(), path);
         if found.is_some() || (path.len() == 1 && NEUTRAL_NAMES.contains(&path[0].as_str())) {
             self.found[index].store(true, Ordering::Relaxed);
-        } else if !self.found[index].load(Ordering::Relaxed) {
-            self.learn(alert.record());
+        } else if !self.found[index].load(Ordering::Relaxed) && !self.is_known(index) {
             self.warn_once(index);
         }
         found
     }
 
+    /// Whether a record seen has the path (as a dotted name).
+    fn is_known(&self, index: usize) -> bool {
+        let name = self.paths[index].join(".");
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.0.contains(&name)
+    }
+
     /// Keeps the field names of a record layout not seen before.
-    fn learn(&self, record: Datum<'_>) {
+    pub fn learn(&self, record: Datum<'_>) {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         let (names, layouts, documents) = &mut *known;
         match record.record_type() {
@@ -197,9 +203,13 @@ impl Resolver {
             .iter()
             .zip(&self.found)
             .zip(&self.warned)
-            .filter(|((_, found), warned)| {
-                !found.load(Ordering::Relaxed) && warned.load(Ordering::Relaxed)
+            .enumerate()
+            .filter(|(i, ((_, found), warned))| {
+                !found.load(Ordering::Relaxed)
+                    && warned.load(Ordering::Relaxed)
+                    && !self.is_known(*i)
             })
+            .map(|(_, item)| item)
             .map(|((path, _), _)| {
                 let name = path.join(".");
                 let closest = self.closest(&name);

@@ -59,6 +59,7 @@ impl Filter {
     /// kept). Values of kinds that cannot meet (a string compared with a
     /// number) are [`Error::Filter`], naming the field and both kinds.
     pub fn test(&self, alert: &Alert) -> Result<bool> {
+        self.resolver.learn(alert.record());
         let mut eval = Eval {
             alert,
             resolver: &self.resolver,
