@@ -29,10 +29,11 @@ stage "toolchain components and system packages"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # librdkafka builds from source (C compiler, OpenSSL for SASL/TLS, zlib,
 # zstd); the registry test serves schemas with Python's http.server; the TLS
-# test puts socat in front of the broker with certificates made by openssl.
+# test puts socat in front of the broker with certificates made by openssl;
+# the shared de-duplication state is tested against Debian's redis-server.
 need=()
 for pkg in libssl-dev zlib1g-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
-for tool in pkg-config make python3 socat openssl; do command -v "$tool" >/dev/null || need+=("$tool"); done
+for tool in pkg-config make python3 socat openssl redis-server; do command -v "$tool" >/dev/null || need+=("$tool"); done
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing system packages: ${need[*]}" >&2
