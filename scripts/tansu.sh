@@ -2,6 +2,8 @@
 # The local test broker: Tansu, an Apache Kafka-compatible broker from crates.io.
 #
 #   scripts/tansu.sh install            build it once into ~/.cache (about 13 min on 2 cores)
+#                                       TANSU_BUILD=test: less optimised, faster to build
+#                                       (the test suite's; the benchmarks use the full build)
 #   scripts/tansu.sh path               print the binary's path
 #   scripts/tansu.sh start [PORT] [DIR] run on 127.0.0.1:PORT (default 9092) with a SQLite
 #                                       store in DIR (default ~/.cache/alertstream/tansu-data);
@@ -10,14 +12,24 @@
 set -euo pipefail
 
 version=0.6.0
-root="${ALERTSTREAM_TANSU_ROOT:-$HOME/.cache/alertstream/tansu}"
+build="${TANSU_BUILD:-release}"
+case "$build" in
+    release) default_root="$HOME/.cache/alertstream/tansu" ;;
+    test) default_root="$HOME/.cache/alertstream/tansu-test" ;;
+    *) echo "TANSU_BUILD is release or test, not $build" >&2; exit 2 ;;
+esac
+root="${ALERTSTREAM_TANSU_ROOT:-$default_root}"
 bin="$root/bin/tansu"
 
 install() {
     if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$version"; then
         return 0
     fi
-    echo "building Tansu $version into $root (once; about 13 minutes on 2 cores)..." >&2
+    echo "building Tansu $version ($build) into $root (once)..." >&2
+    if [ "$build" = test ]; then
+        # Optimised enough for tests, in a fraction of the time.
+        export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0
+    fi
     cargo install tansu --version "$version" --locked --features dynostore,libsql --root "$root" >&2
 }
 

@@ -140,7 +140,8 @@ fn a_bad_expression_exits_2_with_a_caret_and_a_typo_names_the_closest_fields() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("at column 20") && stderr.contains("    candidate.magpsf <<< 18\n")
+        stderr.contains("at column 20")
+            && stderr.contains("    candidate.magpsf <<< 18\n")
             && stderr.contains(&format!("\n    {}^", " ".repeat(19))),
         "{stderr}"
     );

@@ -43,7 +43,13 @@ fn saved_candids(dir: &Path) -> Vec<i64> {
     out
 }
 
-fn consume_args(t: &Tansu, topic: &str, group: &str, session_ms: &str, extra: &[&str]) -> Vec<String> {
+fn consume_args(
+    t: &Tansu,
+    topic: &str,
+    group: &str,
+    session_ms: &str,
+    extra: &[&str],
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "consume",
         topic,
@@ -68,16 +74,19 @@ fn a_filtered_stream_killed_and_restarted_saves_exactly_the_selection() {
     let work = TempDir::new("filtered");
     let n = 2000;
     let alerts: Vec<(String, i64, f64, f64)> = (0..n)
-        .map(|i| (format!("ZTF99f{i:05}"), 1_000_000 + i, 10.0 + (i % 20) as f64, 2460000.5))
+        .map(|i| {
+            (
+                format!("ZTF99f{i:05}"),
+                1_000_000 + i,
+                10.0 + (i % 20) as f64,
+                2460000.5,
+            )
+        })
         .collect();
     let input = work.join("alerts.jsonl");
     write_alerts(&input, &alerts);
     t.publish("filtered", "json", &[], &[&input.display().to_string()]);
-    let expected: Vec<i64> = alerts
-        .iter()
-        .filter(|a| a.2 < 15.0)
-        .map(|a| a.1)
-        .collect();
+    let expected: Vec<i64> = alerts.iter().filter(|a| a.2 < 15.0).map(|a| a.1).collect();
     let save = work.join("out").display().to_string();
     let selected = ["--where", "candidate.magpsf < 15", "--save-format", "json"];
     // A 2 s session: the killed member is expired before the restart syncs,
@@ -98,19 +107,36 @@ fn a_filtered_stream_killed_and_restarted_saves_exactly_the_selection() {
     let again = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
-    assert_eq!(saved_candids(&work.join("out")), expected, "exactly the selection");
-    assert_eq!(common::committed(&t, "g", "filtered"), n, "dropped alerts committed too");
+    assert_eq!(
+        saved_candids(&work.join("out")),
+        expected,
+        "exactly the selection"
+    );
+    assert_eq!(
+        common::committed(&t, "g", "filtered"),
+        n,
+        "dropped alerts committed too"
+    );
     let seen: i64 = stderr
         .split(" alerts seen")
         .next()
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("a summary: {stderr}"));
-    assert!(seen <= n - at_kill + 500, "resumed, not read again: {seen}, {stderr}");
+    assert!(
+        seen <= n - at_kill + 500,
+        "resumed, not read again: {seen}, {stderr}"
+    );
     assert!(stderr.contains("dropped (where "), "{stderr}");
 
     // A third run finds nothing left: what was dropped is not delivered again.
-    let mut args = consume_args(&t, "filtered", "g", "2000", &["--display", "--timeout", "3"]);
+    let mut args = consume_args(
+        &t,
+        "filtered",
+        "g",
+        "2000",
+        &["--display", "--timeout", "3"],
+    );
     args.extend(selected.iter().map(|s| s.to_string()));
     let last = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(stdout_lines(&last).is_empty());
@@ -130,7 +156,15 @@ fn the_same_alert_on_two_topics_is_kept_once() {
         "night_a,night_b",
         "g",
         "6000",
-        &["--display", "--timeout", "4", "--dedupe", "alert", "--state", &state],
+        &[
+            "--display",
+            "--timeout",
+            "4",
+            "--dedupe",
+            "alert",
+            "--state",
+            &state,
+        ],
     );
     let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -142,7 +176,10 @@ fn the_same_alert_on_two_topics_is_kept_once() {
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(ids.len(), unique.len(), "each alert once: {ids:?}");
     assert_eq!(unique.len(), 16, "the 19 files hold 16 distinct alerts");
-    assert!(stderr.contains("38 alerts seen, 16 kept, 22 dropped (duplicate 22)"), "{stderr}");
+    assert!(
+        stderr.contains("38 alerts seen, 16 kept, 22 dropped (duplicate 22)"),
+        "{stderr}"
+    );
 }
 
 /// A Redis server from Debian's package on a free port, stopped on drop.
@@ -154,7 +191,14 @@ impl Redis {
         let port = common::free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir", &dir.0.display().to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &dir.0.display().to_string(),
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (Debian's package redis-server; scripts/test.sh installs it)");
@@ -226,9 +270,11 @@ fn two_processes_sharing_a_redis_keep_each_object_once_and_lose_none() {
             .rfind(|l| l.contains("partition(s) to this member"))
             .is_some_and(|l| !l.contains("assigned 0 "))
     };
-    common::wait_until(Duration::from_secs(60), "both members have partitions", || {
-        assigned(&a) && assigned(&b)
-    });
+    common::wait_until(
+        Duration::from_secs(60),
+        "both members have partitions",
+        || assigned(&a) && assigned(&b),
+    );
     t.publish(
         "objects",
         "json",
@@ -251,6 +297,13 @@ fn two_processes_sharing_a_redis_keep_each_object_once_and_lose_none() {
     }
     assert_eq!(both, 2, "both members kept alerts");
     assert_eq!(per_object.len(), 60, "no object lost");
-    assert!(per_object.values().all(|&n| n == 1), "each object once: {per_object:?}");
-    assert_eq!(common::committed(&t, "team", "objects"), 360, "every alert handled");
+    assert!(
+        per_object.values().all(|&n| n == 1),
+        "each object once: {per_object:?}"
+    );
+    assert_eq!(
+        common::committed(&t, "team", "objects"),
+        360,
+        "every alert handled"
+    );
 }

@@ -122,7 +122,7 @@ pub struct Stats {
     pub bytes: u64,
     /// The whole run, group join included.
     pub seconds: f64,
-    /// From the first alert to the end: the rate the stream was served at.
+    /// From the first alert to the last: the rate the stream was served at.
     pub streaming_seconds: f64,
     /// Broker outages waited out.
     pub outages: u64,
@@ -308,7 +308,13 @@ impl<S: Sink> Run<S> {
             }
         };
         self.stats.seconds = start.elapsed().as_secs_f64();
-        self.stats.streaming_seconds = first_alert.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        // From the first alert to the last (an idle timeout's wait is not
+        // the stream's pace); a single alert: to the end.
+        self.stats.streaming_seconds = match (first_alert, last_alert) {
+            (Some(first), Some(last)) if last > first => (last - first).as_secs_f64(),
+            (Some(first), _) => first.elapsed().as_secs_f64(),
+            _ => 0.0,
+        };
         result
     }
 
