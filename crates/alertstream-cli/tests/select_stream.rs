@@ -183,7 +183,12 @@ fn the_same_alert_on_two_topics_is_kept_once() {
 }
 
 /// A Redis server from Debian's package on a free port, stopped on drop.
-struct Redis(Child, u16, TempDir);
+struct Redis {
+    child: Child,
+    port: u16,
+    /// Its working folder, removed on drop.
+    _dir: TempDir,
+}
 
 impl Redis {
     fn start() -> Redis {
@@ -205,18 +210,22 @@ impl Redis {
         common::wait_until(Duration::from_secs(20), "redis listens", || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
-        Redis(child, port, dir)
+        Redis {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.1)
+        format!("redis://127.0.0.1:{}/", self.port)
     }
 }
 
 impl Drop for Redis {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

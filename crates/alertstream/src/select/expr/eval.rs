@@ -87,30 +87,8 @@ impl<'a> Eval<'a, '_> {
                 Some(b) => Scalar::Bool(!b),
                 None => Scalar::Null,
             },
-            Node::And(a, b) => {
-                let a = truth(&self.eval(a)?, || self.describe(a))?;
-                if a == Some(false) {
-                    return Ok(Scalar::Bool(false));
-                }
-                let b = truth(&self.eval(b)?, || self.describe(b))?;
-                match (a, b) {
-                    (_, Some(false)) => Scalar::Bool(false),
-                    (Some(true), Some(true)) => Scalar::Bool(true),
-                    _ => Scalar::Null,
-                }
-            }
-            Node::Or(a, b) => {
-                let a = truth(&self.eval(a)?, || self.describe(a))?;
-                if a == Some(true) {
-                    return Ok(Scalar::Bool(true));
-                }
-                let b = truth(&self.eval(b)?, || self.describe(b))?;
-                match (a, b) {
-                    (_, Some(true)) => Scalar::Bool(true),
-                    (Some(false), Some(false)) => Scalar::Bool(false),
-                    _ => Scalar::Null,
-                }
-            }
+            Node::And(a, b) => self.connective(a, b, false)?,
+            Node::Or(a, b) => self.connective(a, b, true)?,
             Node::Compare(op, a, b) => {
                 let (x, y) = (self.eval(a)?, self.eval(b)?);
                 match compare(&x, &y) {
@@ -203,6 +181,22 @@ impl<'a> Eval<'a, '_> {
                 array,
                 condition,
             } => self.quantified(*quantifier, *array, condition)?,
+        })
+    }
+
+    /// AND (`decisive` false) and OR (`decisive` true), three-valued: the
+    /// decisive value on either side wins, two others give the other
+    /// value, anything else is NULL. `b` is not evaluated when `a` decides.
+    fn connective(&mut self, a: &Node, b: &Node, decisive: bool) -> Evaluated<'a> {
+        let x = truth(&self.eval(a)?, || self.describe(a))?;
+        if x == Some(decisive) {
+            return Ok(Scalar::Bool(decisive));
+        }
+        let y = truth(&self.eval(b)?, || self.describe(b))?;
+        Ok(match (x, y) {
+            (_, Some(v)) if v == decisive => Scalar::Bool(decisive),
+            (Some(_), Some(_)) => Scalar::Bool(!decisive),
+            _ => Scalar::Null,
         })
     }
 

@@ -94,3 +94,54 @@ fn now_mjd() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64());
     crate::model::time::unix_to_mjd(unix)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(json: &str) -> Alert {
+        let decoder = crate::Decoder::new(crate::DecoderOptions::default()).unwrap();
+        decoder
+            .decode(None, json.as_bytes().to_vec().into())
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn sql_three_valued_logic() {
+        let a =
+            alert(r#"{"objectId": "ZTF1", "x": 3, "n": null, "items": [{"m": 1}, {"m": null}]}"#);
+        let keeps = |text: &str| Filter::parse(text).unwrap().test(&a).unwrap();
+        for (text, kept) in [
+            ("x = 3", true),
+            ("missing < 1", false),
+            ("NOT (missing < 1)", false),
+            ("missing < 1 OR x = 3", true),
+            ("missing < 1 AND x = 3", false),
+            ("NOT (missing < 1 AND x = 4)", true),
+            ("n IS NULL AND missing IS NULL", true),
+            ("x IN (1, NULL)", false),
+            ("NOT (x IN (1, NULL))", false),
+            ("x IN (3, NULL)", true),
+            ("any(items, m = 1)", true),
+            ("all(items, m = 1)", false),
+            ("NOT all(items, m = 1)", false),
+            ("all(items, m IS NULL OR m = 1)", true),
+            ("any(items, m = 2)", false),
+            ("NOT any(items, m = 2)", false),
+            ("count(items, m IS NULL) = 1", true),
+            ("x / 2 = 1.5 AND x % 2 = 1 AND -x = -3", true),
+            ("coalesce(n, missing, x) = 3", true),
+        ] {
+            assert_eq!(keeps(text), kept, "{text}");
+        }
+        let mismatch = Filter::parse("objectId + 1 > 2")
+            .unwrap()
+            .test(&a)
+            .unwrap_err();
+        assert!(
+            mismatch.to_string().contains("objectId is string"),
+            "{mismatch}"
+        );
+    }
+}
