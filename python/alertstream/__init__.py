@@ -13,8 +13,8 @@ Saved alerts as a table:
 
 >>> df = alertstream.AlertReader("alertDB/").to_pandas()  # doctest: +SKIP
 
-And the shapes the seeds' users know: ``AlertConsumer`` (fink-client) and
-``StreamingClient`` (antares-client).
+And the shapes the seeds' users know: ``AlertConsumer`` (fink-client),
+``Client``, ``StreamingClient`` and ``get_thumbnails`` (antares-client).
 """
 
 from __future__ import annotations
@@ -45,12 +45,15 @@ __all__ = [
     "AlertstreamError",
     "AuthenticationError",
     "BrokerError",
+    "BrokerMetadata",
+    "Client",
     "Consumer",
     "Cutout",
     "DecodeError",
     "PoisonMessageError",
     "StreamingClient",
     "TableError",
+    "get_thumbnails",
     "read_alerts",
     "read_lightcurves",
 ]
@@ -147,4 +150,4 @@ def read_lightcurves(path: PathArg, *, to: str = "pandas", skip_errors: bool = F
     return table.to_pandas()
 
 
-from ._compat import AlertConsumer, StreamingClient  # noqa: E402
+from ._compat import AlertConsumer, BrokerMetadata, Client, StreamingClient, get_thumbnails  # noqa: E402

@@ -9,9 +9,11 @@ committed. A crash while handling an alert delivers it again.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+import os
+import warnings
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ._native import Alert, Consumer
+from ._native import Alert, BrokerError, Consumer, antares_streaming_options, antares_thumbnails
 
 #: fink-client's default servers when the config names none.
 FINK_DEFAULT_SERVERS = "localhost:9093,localhost:9094,localhost:9095"
@@ -126,6 +128,38 @@ class AlertConsumer(_CommitOnNext):
         self._consumer.commit()
         return [self._triple(a) for a in self._consumer.consume(num_alerts, timeout)]
 
+    def poll_and_write(self, outdir: Union[str, "os.PathLike[str]"], timeout: float = -1,
+                       overwrite: bool = False) -> Tuple[Optional[str], Optional[dict], Optional[str]]:
+        """``poll``, and the alert written in ``outdir`` as fink-client
+        writes it: a one-record Avro container with the writer schema,
+        ``<objectId>_<candid>.avro`` (LSST: ``<diaSourceId>.avro``).
+        ``outdir`` must exist; an existing file raises ``FileExistsError``
+        unless ``overwrite``. Returns ``(topic, alert, key)``."""
+        if not os.path.isdir(outdir):  # before polling: no alert is handed out unwritten
+            raise FileNotFoundError(f"{os.fspath(outdir)} is not a folder: create it first")
+        alert = self._next(timeout)
+        if alert is None:
+            return None, None, None
+        alert.write_avro(os.fspath(outdir), overwrite)
+        return self._triple(alert)
+
+    def available_topics(self) -> List[str]:
+        """The topics the broker has, sorted (Kafka's internal ones left out)."""
+        return self._consumer.list_topics()
+
+    def available_brokers(self) -> Dict[int, "BrokerMetadata"]:
+        """The cluster's brokers by id, each with ``id``, ``host`` and ``port``
+        (as confluent-kafka's ``BrokerMetadata``)."""
+        return {i: BrokerMetadata(i, host, port) for i, host, port in self._consumer.list_brokers()}
+
+
+class BrokerMetadata(NamedTuple):
+    """A broker of the cluster: what confluent-kafka's ``BrokerMetadata`` holds."""
+
+    id: int
+    host: str
+    port: int
+
 
 class StreamingClient(_CommitOnNext):
     """antares-client's ``StreamingClient``, decoded in Rust.
@@ -149,13 +183,19 @@ class StreamingClient(_CommitOnNext):
     """
 
     def __init__(self, topics: Sequence[str], api_key: str, api_secret: str, group: Optional[str] = None,
-                 *, ssl_ca_location: Optional[str] = None, servers: str = ANTARES_SERVERS,
-                 protocol: str = "SASL_SSL", topic_prefix: str = ANTARES_TOPIC_PREFIX, **native: Any) -> None:
+                 *, ssl_ca_location: Optional[str] = None, servers: Optional[str] = None,
+                 protocol: Optional[str] = None, topic_prefix: str = ANTARES_TOPIC_PREFIX,
+                 config: Optional[Dict[str, Any]] = None, **native: Any) -> None:
         self._prefix = topic_prefix
         topics = [t if t.startswith(topic_prefix) else topic_prefix + t for t in _topic_list(topics)]
+        options = _antares_options(servers, protocol)
+        servers = servers or options.pop("bootstrap.servers", ANTARES_SERVERS)
+        protocol = protocol or options.pop("security.protocol", "SASL_SSL")
+        mechanism = options.pop("sasl.mechanisms", options.pop("sasl.mechanism", "PLAIN"))
+        options.update(config or {})
         self._consumer = Consumer(
             topics, group or f"{api_key}-alertstream", servers, username=api_key, password=api_secret,
-            protocol=protocol, mechanism="PLAIN", ssl_ca_location=ssl_ca_location, **native)
+            protocol=protocol, mechanism=mechanism, ssl_ca_location=ssl_ca_location, config=options, **native)
 
     def _pair(self, alert: Alert) -> Tuple[str, Alert]:
         topic = alert.topic or ""
@@ -174,3 +214,74 @@ class StreamingClient(_CommitOnNext):
             if alert is not None:
                 seen += 1
                 yield self._pair(alert)
+
+
+def _antares_options(servers: Optional[str], protocol: Optional[str]) -> Dict[str, str]:
+    """The options ANTARES' API serves, as antares-client 2 fetches them at
+    start (``ANTARES_API_BASE_URL`` points elsewhere); none when ``servers``
+    names another deployment. The credentials and the settings given as
+    arguments stay the caller's. A failed fetch warns and leaves ANTARES'
+    known settings."""
+    if servers is not None:
+        return {}
+    try:
+        options = dict(antares_streaming_options())
+    except BrokerError as e:
+        warnings.warn(f"cannot fetch ANTARES' streaming options ({e}); using the known settings",
+                      RuntimeWarning, stacklevel=3)
+        return {}
+    for key in ("sasl.username", "sasl.password", "group.id"):
+        options.pop(key, None)
+    if protocol is not None:
+        options.pop("security.protocol", None)
+    return options
+
+
+class Client(StreamingClient):
+    """antares-client's ``Client``, as its manual shows it: ``poll`` blocks by
+    default and gives ``(topic, alert)`` with the alert as a dict.
+
+    >>> with Client(["extragalactic"], api_key="...", api_secret="...") as client:  # doctest: +SKIP
+    ...     for topic, alert in client.iter():
+    ...         print(topic, alert["properties"]["ztf_object_id"])
+
+    ``servers=``, ``security_protocol=`` and ``group=`` override ANTARES'
+    settings (another deployment, or a local broker); the options ANTARES'
+    API serves are fetched at start, as antares-client 2 does.
+    """
+
+    def __init__(self, topics: Sequence[str], api_key: str, api_secret: str,
+                 ssl_ca_location: Optional[str] = None, *, group: Optional[str] = None,
+                 servers: Optional[str] = None, security_protocol: Optional[str] = None,
+                 **native: Any) -> None:
+        super().__init__(topics, api_key, api_secret, group, ssl_ca_location=ssl_ca_location,
+                         servers=servers, protocol=security_protocol, **native)
+
+    def poll(self, timeout: float = -1) -> Tuple[Optional[str], Optional[dict]]:  # type: ignore[override]
+        """The next ``(topic, alert)``, the alert as a dict; ``(None, None)``
+        after ``timeout`` seconds (negative, the default: wait for one)."""
+        topic, alert = super().poll(timeout)
+        return (None, None) if alert is None else (topic, alert.to_dict())
+
+    def iter(self, num_alerts: Optional[int] = None) -> Iterator[Tuple[str, dict]]:  # type: ignore[override]
+        """``(topic, alert)`` pairs as they come (``num_alerts`` of them, or without end)."""
+        for topic, alert in super().iter(num_alerts):
+            yield topic, alert.to_dict()
+
+
+def get_thumbnails(alert_id: Union[str, int], output_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+                   *, api: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
+    """An ANTARES alert's thumbnails, from its API, as antares-client's
+    ``get_thumbnails`` gives them: ``{type: {"file_name", "file_bytes"}}``
+    for ``science``, ``template`` and ``difference`` (each entry also holds
+    antares-client 1.13's keys ``alert_id``, ``type`` and ``blob``). With
+    ``output_dir`` the images are written there too (created if needed)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for kind, file_name, mime, data in antares_thumbnails(str(alert_id), api):
+        out[kind] = {"file_name": file_name, "file_bytes": data, "alert_id": str(alert_id),
+                     "type": kind, "blob": data, "mime": mime}
+        if output_dir is not None:
+            os.makedirs(output_dir, exist_ok=True)
+            with open(os.path.join(output_dir, os.path.basename(file_name)), "wb") as f:
+                f.write(data)
+    return out

@@ -30,6 +30,33 @@ impl PyAlert {
 
 #[pymethods]
 impl PyAlert {
+    /// Writes the alert in ``outdir`` as fink-client's ``poll_and_write``
+    /// does: a one-record Avro container with the writer schema, named
+    /// ``<objectId>_<candid>.avro`` (Rubin: ``<diaSourceId>.avro``; alerts
+    /// without an Avro schema: ``.json``). ``outdir`` must exist; an existing
+    /// file raises ``FileExistsError`` unless ``overwrite``. Returns the path.
+    #[pyo3(signature = (outdir, overwrite = false))]
+    fn write_avro(&self, outdir: std::path::PathBuf, overwrite: bool) -> PyResult<std::path::PathBuf> {
+        use alertstream::sink::{FileSink, Layout, SaveFormat};
+        if !outdir.is_dir() {
+            return Err(pyo3::exceptions::PyFileNotFoundError::new_err(format!(
+                "{} is not a folder: create it first",
+                outdir.display()
+            )));
+        }
+        let sink = FileSink::new(&outdir, Layout::Fink, SaveFormat::Avro).map_err(errors::to_py)?;
+        let prepared = sink.naming().prepare(&self.alert);
+        if !overwrite && prepared.dest.exists() {
+            return Err(pyo3::exceptions::PyFileExistsError::new_err(format!(
+                "{} already exists! (overwrite=True replaces it)",
+                prepared.dest.display()
+            )));
+        }
+        let bytes: Vec<u8> = prepared.parts.concat();
+        alertstream::durable::write_atomically(&prepared.dest, &bytes).map_err(errors::to_py)?;
+        Ok(prepared.dest)
+    }
+
     /// A top-level field of the record, as fastavro would give it.
     fn __getitem__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
         match self.alert.record().get(name) {
@@ -98,7 +125,7 @@ impl PyAlert {
 
     #[getter]
     fn survey(&self) -> &'static str {
-        survey_name(self.alert.survey())
+        Survey::name(self.alert.survey())
     }
 
     /// The payload format: "avro-container", "fink", "confluent", "bson", ...
@@ -236,20 +263,11 @@ impl PyAlert {
             .map_or("no time".to_owned(), |t| t.to_utc_string());
         format!(
             "<Alert {} object {} alert {} at {}>",
-            survey_name(self.alert.survey()),
+            Survey::name(self.alert.survey()),
             id(self.alert.object_id()),
             id(self.alert.alert_id()),
             time
         )
-    }
-}
-
-pub fn survey_name(survey: Survey) -> &'static str {
-    match survey {
-        Survey::Ztf => "ztf",
-        Survey::Rubin => "rubin",
-        Survey::Antares => "antares",
-        _ => "unknown",
     }
 }
 

@@ -43,6 +43,8 @@ pub struct PyConsumer {
     servers: String,
     group: String,
     topics: Vec<String>,
+    /// How the consumer connected: for listing the cluster's topics and brokers.
+    connection: Connection,
     /// What selects the alerts polled (and saved).
     selection: Mutex<Selection>,
     /// A watchlist or a sky map tags the kept alerts (Parquet columns).
@@ -285,10 +287,11 @@ impl PyConsumer {
             instance_id,
         };
         let config = settings.consumer_config()?;
-        let (servers, group, topics) = (
+        let (servers, group, topics, connection) = (
             config.connection.servers.clone(),
             config.group.clone(),
             config.topics.clone(),
+            config.connection.clone(),
         );
         let consumer = py
             .detach(move || Consumer::new(config))
@@ -299,6 +302,7 @@ impl PyConsumer {
             servers,
             group,
             topics,
+            connection,
             selection: Mutex::new(selection),
             tags: criteria.tags(),
         })
@@ -490,6 +494,24 @@ impl PyConsumer {
 
     /// Messages the broker holds beyond what was fetched (librdkafka's
     /// figure, about once a second), or None before the first report.
+    /// The topics the broker has (internal ones left out), sorted.
+    fn list_topics(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let connection = self.connection.clone();
+        let topics = py
+            .detach(move || alertstream::kafka::admin::topics(&connection))
+            .map_err(errors::to_py)?;
+        Ok(topics.into_iter().map(|t| t.topic).collect())
+    }
+
+    /// The cluster's brokers as ``(id, host, port)`` tuples, by id.
+    fn list_brokers(&self, py: Python<'_>) -> PyResult<Vec<(i32, String, i32)>> {
+        let connection = self.connection.clone();
+        let brokers = py
+            .detach(move || alertstream::kafka::admin::brokers(&connection))
+            .map_err(errors::to_py)?;
+        Ok(brokers.into_iter().map(|b| (b.id, b.host, b.port)).collect())
+    }
+
     #[getter]
     fn lag(&self) -> Option<i64> {
         locked(&self.consumer).as_ref().and_then(Consumer::lag)

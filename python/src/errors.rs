@@ -62,6 +62,7 @@ pub fn keyword(setting: Setting) -> &'static str {
         Setting::Credentials => "username= and password=",
         Setting::CaLocation => "ssl_ca_location=PATH",
         Setting::InstanceId => "instance_id=\"...\" (static membership)",
+        Setting::Group => "group=\"...\"",
         Setting::Limit(Limit::MaxInflated) => "limits={\"max_inflated\": BYTES}",
         Setting::Limit(Limit::MaxDepth) => "limits={\"max_depth\": N}",
         Setting::Limit(Limit::MaxGzipLayers) => "limits={\"max_gzip_layers\": N}",
@@ -106,8 +107,10 @@ pub fn to_py(error: Error) -> PyErr {
         | Error::TopicDeleted { .. }
         | Error::Outage { .. }
         | Error::Uncommitted { .. }
+        | Error::Api { .. }
         | Error::Kafka { .. } => BrokerError::new_err(message),
         Error::Config(_)
+        | Error::GroupNotAllowed { .. }
         | Error::Expression { .. }
         | Error::Filter { .. }
         | Error::Selection { .. }

@@ -1,8 +1,9 @@
-//! `auth register|show|list|remove`: profiles kept by the library's store.
+//! `auth register|show|list|remove`: profiles kept by the library's store;
+//! `brokers`: the presets they build on.
 
-use crate::cli::{read_password_line, AuthCommand, RegisterArgs};
+use crate::cli::{read_password_line, AuthCommand, BrokersArgs, RegisterArgs};
 use crate::out::say;
-use alertstream::profile::{preset, preset_names, Profile, Store};
+use alertstream::profile::{known_preset, Preset, Profile, Store, PRESETS};
 use std::process::ExitCode;
 
 pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
@@ -28,9 +29,7 @@ pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
 
 fn register(store: &Store, args: RegisterArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &args.broker {
-        let p = preset(b).ok_or_else(|| {
-            anyhow::anyhow!("unknown broker preset '{b}' (known: {})", preset_names())
-        })?;
+        let p = known_preset(b)?;
         if p.servers.is_none() && args.connection.servers.is_none() {
             eprintln!(
                 "alertstream: note: {b} has no public address here; pass --servers ({})",
@@ -100,4 +99,48 @@ fn show(store: &Store, name: &str) -> anyhow::Result<ExitCode> {
         r.format.map_or("auto".to_owned(), |f| f.to_string())
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn brokers(args: BrokersArgs) -> anyhow::Result<ExitCode> {
+    for p in &PRESETS {
+        if args.json {
+            say!("{}", preset_json(p))?;
+        } else {
+            say!("{}", p.name)?;
+            say!("  servers   {}", servers_text(p))?;
+            say!("  security  {} {}", p.protocol.name(), p.mechanism.name())?;
+            say!("  format    {}", p.format.map_or("detected", |f| f.name()))?;
+            if !p.topics.is_empty() {
+                say!("  topics    {}", p.topics.join(", "))?;
+            }
+            if !p.topic_prefix.is_empty() {
+                say!("  served as {}<topic>", p.topic_prefix)?;
+            }
+            say!("  note      {}", p.note)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn servers_text(p: &Preset) -> String {
+    match (p.servers, p.backup_servers) {
+        (Some(s), Some(b)) => format!("{s} (backup {b})"),
+        (Some(s), None) => s.to_owned(),
+        (None, _) => "given by the broker's team (--servers)".to_owned(),
+    }
+}
+
+fn preset_json(p: &Preset) -> serde_json::Value {
+    serde_json::json!({
+        "name": p.name,
+        "servers": p.servers,
+        "backup_servers": p.backup_servers,
+        "security_protocol": p.protocol.name(),
+        "sasl_mechanism": p.mechanism.name(),
+        "topic_prefix": p.topic_prefix,
+        "format": p.format.map(|f| f.name()),
+        "schema_registry": p.schema_registry,
+        "topics": p.topics,
+        "note": p.note,
+    })
 }

@@ -4,8 +4,8 @@
 
 use crate::cli::ConsumeArgs;
 use crate::text::display_line;
-use alertstream::kafka::consumer::topic_list;
-use alertstream::kafka::{Consumer, ConsumerConfig};
+use alertstream::kafka::consumer::{newer_versions, topic_list};
+use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
 use alertstream::select::Selection;
 use alertstream::sink::parquet::ParquetOptions;
@@ -30,6 +30,8 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let group = args.group.clone().or(target.profile.group.clone()).ok_or_else(|| {
         anyhow::anyhow!("no consumer group: pass --group NAME (or register one with `alertstream auth register`)")
     })?;
+    let username = target.connection.security.username.as_deref();
+    target.profile.check_group(username, &group)?;
     let topics = target.topics(&topic_list(&args.topics));
     if topics.is_empty() {
         anyhow::bail!(
@@ -41,7 +43,9 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         criteria: args.select.criteria()?,
         once: args.once.once(&group, args.save.as_ref())?,
     };
-    let saving = saving(&args)?;
+    let saving = saving(&args, &target.profile.topic_prefix)?;
+    let connection = target.connection.clone();
+    let config_group = group.clone();
     let mut config = ConsumerConfig::new(target.connection, group, &[]);
     config.topics = topics;
     config.start = args.start;
@@ -51,10 +55,15 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     if config.decoder.schema_registry.is_none() {
         config.decoder.schema_registry = target.profile.schema_registry.clone();
     }
+    if config.decoder.schema_file.is_none() {
+        config.decoder.schema_file = companion_schema_file(&connection, &config.topics)?;
+    }
     config.fetch_wait_max_ms = args.fetch_wait_ms;
     config.session_timeout_ms = args.session_timeout_ms;
     config.instance_id = args.instance_id.clone();
+    let subscribed = config.topics.clone();
     let consumer = Consumer::new(config).context("cannot start consuming")?;
+    tell_newer_versions(&connection, &subscribed);
     let sink = sink(args.display, saving)?;
     let mut options = Options::default();
     options.limit = args.limit;
@@ -62,11 +71,113 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     options.batch = args.batch.max(1);
     options.batch_wait = Duration::from_millis(args.batch_ms);
     let progress = !args.quiet && std::io::stderr().is_terminal();
+    let group = config_group.clone();
     let stats = stream(consumer, sink, options, progress, selection)?;
     if !args.quiet {
         report(&stats, args.save.as_ref());
     }
+    report_transfer_end(&connection, &group, &subscribed);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says so when the broker has a newer major version of a subscribed
+/// stream (Rubin moves to `lsst-alerts-v12` at its next major schema).
+fn tell_newer_versions(connection: &Connection, subscribed: &[String]) {
+    if !subscribed.iter().any(|t| t.rsplit_once("-v").is_some()) {
+        return;
+    }
+    let Ok(listed) = admin::topics(connection) else {
+        return;
+    };
+    let available: Vec<String> = listed.into_iter().map(|t| t.topic).collect();
+    for (old, new) in newer_versions(subscribed, &available) {
+        eprintln!(
+            "alertstream: note: the broker also has {new}, a newer version of {old}: \
+             the stream moves to a new topic at each major schema version"
+        );
+    }
+}
+
+/// The writer schema of Fink Data Transfer topics, read from their
+/// `<topic>_schema` companion and kept in a cache file (used when the
+/// companion has expired). `None` when no topic has a companion.
+fn companion_schema_file(
+    connection: &Connection,
+    topics: &[String],
+) -> anyhow::Result<Option<PathBuf>> {
+    let transfers: Vec<&String> = topics.iter().filter(|t| admin::has_companion_schema(t)).collect();
+    let Some(first) = transfers.first() else {
+        return Ok(None);
+    };
+    let cache = schema_cache_dir();
+    let mut texts = Vec::new();
+    for topic in &transfers {
+        let cached = cache.join(format!("{topic}.avsc"));
+        let text = match admin::companion_schema(connection, topic) {
+            Ok(text) => {
+                std::fs::create_dir_all(&cache)
+                    .and_then(|_| std::fs::write(&cached, &text))
+                    .with_context(|| format!("cannot cache the schema in {}", cached.display()))?;
+                text
+            }
+            Err(e) if cached.exists() => {
+                eprintln!(
+                    "alertstream: warning: {e}; using the schema cached in {}",
+                    cached.display()
+                );
+                std::fs::read_to_string(&cached)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        texts.push(text);
+    }
+    if texts.windows(2).any(|pair| pair[0] != pair[1]) {
+        anyhow::bail!(
+            "these Data Transfer topics have different schemas: consume them in separate runs"
+        );
+    }
+    Ok(Some(cache.join(format!("{first}.avsc"))))
+}
+
+/// Where the schemas of Data Transfer topics are cached.
+fn schema_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("alertstream").join("schemas")
+}
+
+/// After a Data Transfer run, says whether every partition was read to its
+/// end (a re-run with the same group resumes where this one stopped).
+fn report_transfer_end(connection: &Connection, group: &str, topics: &[String]) {
+    let transfers: Vec<String> = topics
+        .iter()
+        .filter(|t| admin::has_companion_schema(t))
+        .cloned()
+        .collect();
+    if transfers.is_empty() {
+        return;
+    }
+    match admin::lag(connection, group, &transfers) {
+        Ok(rows) => {
+            let left: i64 = rows.iter().map(|r| r.lag).sum();
+            let unread = rows.iter().filter(|r| r.lag > 0).count();
+            if unread == 0 {
+                eprintln!(
+                    "alertstream: every partition of {} was read to its end",
+                    transfers.join(", ")
+                );
+            } else {
+                eprintln!(
+                    "alertstream: {left} message(s) in {unread} partition(s) of {} not read yet: \
+                     run the same command again to resume",
+                    transfers.join(", ")
+                );
+            }
+        }
+        Err(e) => eprintln!("alertstream: cannot tell whether the transfer is complete: {e}"),
+    }
 }
 
 /// Where and how a stream is saved.
@@ -75,7 +186,7 @@ pub struct Saving {
     pub storage: Storage,
 }
 
-fn saving(args: &ConsumeArgs) -> anyhow::Result<Option<Saving>> {
+fn saving(args: &ConsumeArgs, topic_prefix: &str) -> anyhow::Result<Option<Saving>> {
     let parquet = args.save_format == StorageFormat::Parquet;
     if !parquet && !args.partition_by.is_empty() {
         anyhow::bail!("--partition-by goes with --save-format parquet");
@@ -97,7 +208,7 @@ fn saving(args: &ConsumeArgs) -> anyhow::Result<Option<Saving>> {
                 .with_cutouts(!args.no_cutouts)
                 .with_matches(args.select.tags()),
         ),
-        format => Storage::named(format, args.layout)?,
+        format => Storage::named(format, args.layout)?.with_topic_prefix(topic_prefix),
     };
     Ok(Some(Saving {
         dir: dir.clone(),

@@ -4,9 +4,10 @@
 use crate::cli::{CutoutsArgs, DecodeArgs, InspectArgs, ViewArgs};
 use crate::text::{table_header, table_row};
 use alertstream::decode::parallel::map_ordered;
+use alertstream::model::stamp::Stamp;
 use alertstream::model::summary::Summary;
 use alertstream::select::{Criteria, Dropped, Verdict};
-use alertstream::{Alert, Decoder};
+use alertstream::{Alert, Decoder, Survey};
 use anyhow::Context;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -75,16 +76,30 @@ pub fn cutouts(args: CutoutsArgs) -> anyhow::Result<ExitCode> {
 
 /// Draws a picture of each alert and prints its path.
 pub fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
-    use alertstream::picture::{save_picture, PictureFormat};
+    use alertstream::picture::{save_picture_with, PictureFormat};
     let decoder = Decoder::new(args.format.decoder_options()).context("cannot set up decoding")?;
     let criteria = args.select.criteria()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
     let format: PictureFormat = args.picture_format;
+    let api = alertstream::api::antares::api_base();
     for_each_alert(&decoder, &criteria, &args.paths, |out, alert| {
-        let path = save_picture(alert, &args.out, format).map_err(std::io::Error::other)?;
+        let mut stamps = alert.cutouts().map_err(std::io::Error::other)?;
+        if args.fetch_cutouts && stamps.is_empty() && alert.survey() == Survey::Antares {
+            stamps = fetched_cutouts(&api, alert).map_err(std::io::Error::other)?;
+        }
+        let path = save_picture_with(alert, &stamps, &args.out, format)
+            .map_err(std::io::Error::other)?;
         writeln!(out, "{}", path.display())
     })
+}
+
+/// An ANTARES alert's cutouts from the thumbnails ANTARES' API keeps.
+fn fetched_cutouts(api: &str, alert: &Alert) -> alertstream::Result<Vec<Stamp>> {
+    let Some(id) = alert.alert_id() else {
+        return Ok(Vec::new());
+    };
+    alertstream::api::antares::thumbnail_stamps(api, &id.to_string(), alert.limits())
 }
 
 /// One file's output lines and the message of its failure, if any.

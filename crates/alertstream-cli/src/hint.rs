@@ -18,6 +18,7 @@ pub fn flag(setting: Setting) -> &'static str {
         Setting::InstanceId => {
             "--instance-id ID (static membership: a restart gets its partitions back at once)"
         }
+        Setting::Group => "--group NAME",
         Setting::Limit(Limit::MaxInflated) => "--max-inflated-mb MB",
         Setting::Limit(Limit::MaxDepth) => "--max-depth N",
         Setting::Limit(Limit::MaxGzipLayers) => "--max-gzip-layers N",

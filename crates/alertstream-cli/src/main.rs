@@ -1,6 +1,7 @@
 //! `alertstream`: a thin command-line layer over the alertstream library.
 
 mod admin_cmd;
+mod api_cmd;
 mod auth_cmd;
 mod cli;
 mod consume_cmd;
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         cli::Command::Publish(a) => publish_cmd::publish(a),
         cli::Command::Demo(a) => publish_cmd::demo(a),
         cli::Command::Auth(a) => auth_cmd::auth(a),
+        cli::Command::Brokers(a) => auth_cmd::brokers(a),
+        cli::Command::Thumbnails(a) => api_cmd::thumbnails_cmd(a),
         cli::Command::Topics(a) => admin_cmd::topics(a),
         cli::Command::Lag(a) => admin_cmd::lag(a),
         cli::Command::Reset(a) => admin_cmd::reset(a),

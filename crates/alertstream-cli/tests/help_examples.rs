@@ -1,17 +1,18 @@
 //! Every example in every `--help` runs, as a user would paste it: taken
 //! from the help text itself, run by bash from a folder where `tests/data`
 //! holds the bundled alerts, with `alertstream` on the PATH, against a real
-//! Tansu broker where an example names 127.0.0.1:9092.
+//! Tansu broker where an example names 127.0.0.1:9092, and a local stand-in
+//! for ANTARES' API.
 
 mod common;
 
-use common::{Tansu, TempDir};
+use common::{AntaresApi, Tansu, TempDir};
 use std::path::Path;
 use std::process::Command;
 
 /// The commands whose help has examples, in an order where each example's
 /// topics and groups exist by the time it runs (publish before consume).
-const COMMANDS: [&[&str]; 12] = [
+const COMMANDS: [&[&str]; 14] = [
     &["decode"],
     &["inspect"],
     &["table"],
@@ -23,6 +24,8 @@ const COMMANDS: [&[&str]; 12] = [
     &["lag"],
     &["reset"],
     &["auth", "register"],
+    &["brokers"],
+    &["thumbnails"],
     &["demo"],
 ];
 
@@ -61,6 +64,7 @@ fn help(command: &[&str]) -> String {
 #[test]
 fn every_help_example_runs() {
     let t = Tansu::sqlite();
+    let antares = AntaresApi::start(&t.servers(), &[]);
     let work = TempDir::new("help-examples");
     let repo_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
     std::os::unix::fs::symlink(repo_tests.canonicalize().unwrap(), work.join("tests")).unwrap();
@@ -89,6 +93,7 @@ fn every_help_example_runs() {
                 .env("PATH", &path)
                 .env("ALERTSTREAM_CONFIG_DIR", work.join("config"))
                 .env("NO_COLOR", "1")
+                .env("ANTARES_API_BASE_URL", antares.base())
                 .output()
                 .unwrap();
             assert!(

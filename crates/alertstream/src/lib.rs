@@ -28,6 +28,8 @@
 //! # Ok::<(), alertstream::Error>(())
 //! ```
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod avro;
 pub mod decode;
 pub mod durable;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and the modules it may use, lowest first.
-const LAYERS: [(&str, &[&str]); 14] = [
+const LAYERS: [(&str, &[&str]); 15] = [
     ("limits", &[]),
     ("error", &["limits"]),
     ("names", &["error"]),
@@ -15,6 +15,7 @@ const LAYERS: [(&str, &[&str]); 14] = [
     ("avro", &["error", "limits"]),
     ("model", &["avro", "error", "limits", "names"]),
     ("decode", &["avro", "error", "limits", "model", "names"]),
+    ("api", &["decode", "durable", "error", "limits", "model"]),
     (
         "table",
         &["decode", "error", "limits", "model", "names", "durable"],
@@ -26,7 +27,7 @@ const LAYERS: [(&str, &[&str]); 14] = [
         ],
     ),
     ("kafka", &["decode", "error", "limits", "model", "names"]),
-    ("profile", &["error", "kafka", "model", "names"]),
+    ("profile", &["api", "error", "kafka", "model", "names"]),
     ("select", &["decode", "error", "limits", "model", "names"]),
     ("picture", &["decode", "durable", "error", "model", "names"]),
     ("pipeline", &["error", "kafka", "model", "select", "sink"]),

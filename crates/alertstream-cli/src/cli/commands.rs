@@ -93,6 +93,9 @@ pub struct ViewArgs {
     /// Picture format
     #[arg(long, value_name = "FORMAT", default_value = "png", value_parser = words::<PictureFormat>())]
     pub picture_format: PictureFormat,
+    /// ANTARES alerts (which carry no cutouts): fetch them from ANTARES' API
+    #[arg(long)]
+    pub fetch_cutouts: bool,
     /// Files or folders (searched recursively)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -219,6 +222,29 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ThumbnailsArgs {
+    /// ANTARES alert ids (as ztf_candidate:1234567890)
+    #[arg(required = true, value_name = "ALERT_ID")]
+    pub alert_ids: Vec<String>,
+    /// Folder the images are written to (created if needed)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// ANTARES' API (default: ANTARES_API_BASE_URL, else https://api.antares.noirlab.edu/v1/)
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// One JSON object per image
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrokersArgs {
+    /// One JSON object per broker
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct TopicsArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,
@@ -287,7 +313,7 @@ pub enum AuthCommand {
 pub struct RegisterArgs {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub profile: String,
-    /// Broker preset: fink-ztf, fink-lsst, antares, rubin, hopskotch, local
+    /// Broker preset (`alertstream brokers` lists them)
     #[arg(long, value_name = "PRESET")]
     pub broker: Option<String>,
     #[command(flatten)]

@@ -104,7 +104,17 @@ pub mod examples {
         --group me_grp --servers 127.0.0.1:9092 --topics fink_sn_candidates_ztf\n  \
         echo s3cret | alertstream auth register --profile ant --broker antares \\\n      \
         --username KEY --group my_grp --topics extragalactic --password-stdin\n\n\
-        Presets: fink-ztf, fink-lsst, antares, rubin, hopskotch, local (see the README table).";
+        `alertstream brokers` lists the presets.";
+    pub const THUMBNAILS: &str = "Examples:\n  \
+        alertstream thumbnails ztf_candidate:1234567890 --out thumbs/\n  \
+        alertstream thumbnails ztf_candidate:42 --out thumbs/ --json\n\n\
+        One image per thumbnail ANTARES keeps (science, template, difference), named as\n\
+        ANTARES names it, as antares-client's get_thumbnails fetches them.";
+    pub const BROKERS: &str = "Examples:\n  \
+        alertstream brokers\n  \
+        alertstream brokers --json\n\n\
+        A preset is one flag away: consume, topics, lag and publish take --broker NAME\n\
+        (credentials: --username, and ALERTSTREAM_PASSWORD or --password-stdin).";
     pub const DEMO: &str = "Examples:\n  \
         alertstream demo\n  \
         alertstream demo --servers 127.0.0.1:9092 --dir demo-alerts\n\n\
@@ -143,6 +153,12 @@ pub enum Command {
     /// Move a group's committed offsets (stop its consumers first)
     #[command(after_help = examples::RESET)]
     Reset(ResetArgs),
+    /// Fetch ANTARES alerts' thumbnails (cutout images) from its API
+    #[command(after_help = examples::THUMBNAILS)]
+    Thumbnails(ThumbnailsArgs),
+    /// List the brokers alertstream knows: servers, security, format, topics
+    #[command(after_help = examples::BROKERS)]
+    Brokers(BrokersArgs),
     /// Register, show, list and remove broker profiles (credentials stored 0600)
     #[command(subcommand)]
     Auth(AuthCommand),

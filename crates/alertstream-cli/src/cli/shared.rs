@@ -5,7 +5,7 @@ use alertstream::decode::Limits;
 use alertstream::kafka::security::{Mechanism, Protocol, Secret};
 use alertstream::kafka::Connection;
 use alertstream::names::Named;
-use alertstream::profile::{with_prefix, Resolved, Store};
+use alertstream::profile::{with_prefix, Profile, Resolved, Store};
 use alertstream::{DecoderOptions, Format};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
@@ -113,6 +113,9 @@ pub struct ConnectionArgs {
     /// CA bundle that signed the broker's certificate (default: the system's)
     #[arg(long, value_name = "FILE")]
     pub ssl_ca_location: Option<PathBuf>,
+    /// OIDC token endpoint of SASL OAUTHBEARER (username = client id, password = client secret)
+    #[arg(long, value_name = "URL")]
+    pub oauth_token_url: Option<String>,
 }
 
 /// Connection to a broker.
@@ -121,6 +124,10 @@ pub struct BrokerArgs {
     /// Registered profile to use (alertstream auth register); flags override it
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// A broker's preset, without a profile (`alertstream brokers` lists them);
+    /// credentials from --username and ALERTSTREAM_PASSWORD or --password-stdin
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub broker: Option<String>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Give up with an error when no broker answers within this many seconds
@@ -146,9 +153,16 @@ impl BrokerArgs {
         let given = &self.connection;
         let resolved = self.profile()?;
         let servers = given.servers.clone().or(resolved.servers.clone()).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no broker address: pass --servers HOST:PORT, or --profile NAME after `alertstream auth register`"
-            )
+            match resolved.preset {
+                Some(p) => anyhow::anyhow!(
+                    "{} has no public address ({}): pass --servers HOST:PORT",
+                    p.name,
+                    p.note
+                ),
+                None => anyhow::anyhow!(
+                    "no broker address: pass --servers HOST:PORT, --broker NAME (see `alertstream brokers`), or --profile NAME after `alertstream auth register`"
+                ),
+            }
         })?;
         let mut security = resolved.security.clone();
         if let Some(p) = given.security_protocol {
@@ -167,21 +181,68 @@ impl BrokerArgs {
         if let Some(ca) = &given.ssl_ca_location {
             security.ssl_ca_location = Some(ca.clone());
         }
+        if let Some(url) = &given.oauth_token_url {
+            security.token_url = Some(url.clone());
+        }
         if self.insecure_skip_tls_verify {
             eprintln!("alertstream: WARNING: TLS certificate and host-name verification is OFF (--insecure-skip-tls-verify)");
             security.skip_tls_verification = true;
         }
+        let backup = resolved.preset.and_then(|p| p.backup_servers);
         let mut connection = Connection::new(servers);
         connection.security = security;
-        connection.properties = self.properties.clone();
+        connection.properties = resolved.properties();
+        self.apply_remote_options(&resolved, &mut connection);
+        connection.properties.extend(self.properties.iter().cloned());
         connection.connect_timeout = self.connect_timeout();
+        if given.servers.is_none() {
+            connection.backup_servers = backup.map(str::to_owned);
+        }
         Ok(Target {
             connection,
             profile: resolved,
         })
     }
 
+    /// The options the broker's API serves (ANTARES'), over the preset's
+    /// and under the flags the user gave; none when --servers names another
+    /// deployment. A failed fetch leaves the preset's settings, with a warning.
+    fn apply_remote_options(&self, resolved: &Resolved, connection: &mut Connection) {
+        if self.connection.servers.is_some() {
+            return;
+        }
+        let Some(fetched) = resolved.remote_options() else {
+            return;
+        };
+        let options = match fetched {
+            Ok(options) => options,
+            Err(e) => {
+                eprintln!("alertstream: warning: cannot fetch the broker's streaming options ({e}); using the preset's settings");
+                return;
+            }
+        };
+        let given = &self.connection;
+        let flag_given = |key: &str| match key {
+            "security.protocol" => given.security_protocol.is_some(),
+            "sasl.mechanism" | "sasl.mechanisms" => given.sasl_mechanism.is_some(),
+            "ssl.ca.location" => given.ssl_ca_location.is_some(),
+            // Credentials are the user's own, never the API's.
+            "sasl.username" | "sasl.password" => true,
+            _ => false,
+        };
+        for (key, value) in options.into_iter().filter(|(k, _)| !flag_given(k)) {
+            if key == "bootstrap.servers" {
+                connection.servers = value;
+            } else {
+                connection.properties.push((key, value));
+            }
+        }
+    }
+
     fn profile(&self) -> anyhow::Result<Resolved> {
+        if let Some(broker) = &self.broker {
+            return Ok(Profile::of_broker(broker)?.resolve(None)?);
+        }
         let store = Store::default_location()?;
         let (profile, password) = store
             .choose(self.profile.as_deref(), self.connection.servers.is_some())?

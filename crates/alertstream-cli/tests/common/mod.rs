@@ -469,3 +469,63 @@ pub fn committed(t: &Tansu, group: &str, topic: &str) -> i64 {
         .map(|rows| rows.iter().filter_map(|r| r.committed).sum())
         .unwrap_or(0)
 }
+
+/// A local HTTP server of `tests/servers/` that answers as a broker's
+/// service does; it prints "port N" once listening on 127.0.0.1.
+pub struct LocalServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl LocalServer {
+    pub fn start(script: &str, args: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/servers")
+            .join(script);
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("port ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{} said {line:?}", script.display()));
+        LocalServer { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A local stand-in for ANTARES' REST API (`tests/servers/antares_api.py`),
+/// serving Kafka options that point at `kafka_servers`.
+pub struct AntaresApi(LocalServer);
+
+impl AntaresApi {
+    pub fn start(kafka_servers: &str, extra: &[&str]) -> Self {
+        let mut args = vec![kafka_servers];
+        args.extend_from_slice(extra);
+        AntaresApi(LocalServer::start("antares_api.py", &args))
+    }
+
+    /// The API base, as `ANTARES_API_BASE_URL` takes it.
+    pub fn base(&self) -> String {
+        self.0.url("/v1/")
+    }
+}

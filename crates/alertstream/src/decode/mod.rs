@@ -24,6 +24,29 @@ use schemas::{SchemaCache, SchemaIdResolver};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The kind of a text document whose producer named none.
+pub const TEXT_KIND: &str = "text";
+/// How far into a document its kind is looked for.
+const KIND_SNIFF_BYTES: usize = 512;
+
+/// A document that is no alert but text: UTF-8 without control characters
+/// other than white space (GCN's text notices and circulars, VOEvents).
+fn is_text(value: &[u8]) -> bool {
+    !value.is_empty()
+        && std::str::from_utf8(value)
+            .is_ok_and(|t| !t.chars().any(|c| c.is_control() && !c.is_whitespace()))
+}
+
+/// `voevent` for a VOEvent, `xml` for other XML, else `text`.
+fn text_kind(value: &[u8]) -> &'static str {
+    let head = String::from_utf8_lossy(&value[..value.len().min(KIND_SNIFF_BYTES)]);
+    match head.trim_start().starts_with('<') {
+        true if head.contains("VOEvent") => "voevent",
+        true => "xml",
+        false => TEXT_KIND,
+    }
+}
+
 /// How to find formats and schemas. Everything is optional: by default the
 /// format is detected from each payload.
 ///
@@ -210,7 +233,89 @@ impl Decoder {
                 },
                 Err(e) => Decoded::failed(e),
             },
+            Format::Text => single(self.decode_text(text_kind(&value), value)),
         }
+    }
+
+    /// Decodes a message of a stream, whose producer may have named its
+    /// format in a `_format` header, as SCiMMA's hop-client does: `json` and
+    /// `avro` (a container) are alerts; `voevent`, `gcntextnotice`,
+    /// `circular` and `external` are documents kept as they are
+    /// ([`Format::Text`]); `blob` and other names are detected, and kept as
+    /// documents when they are no alert. Without a header, text that is no
+    /// alert (a VOEvent, a GCN notice) is a document too, not a poison
+    /// message. A format given in the options wins over the header.
+    pub fn decode_with_format_header(
+        &self,
+        key: Option<&[u8]>,
+        value: Bytes,
+        header: Option<&str>,
+    ) -> Decoded {
+        let Some(header) = header.filter(|_| self.format.is_none()) else {
+            let decoded = self.decode_partial(key, value.clone());
+            let unknown = matches!(
+                &decoded.failure,
+                Some(Failure { error: Error::UnknownFormat { .. }, .. })
+            );
+            return match unknown && decoded.alerts.is_empty() && is_text(&value) {
+                true => single(self.decode_text(text_kind(&value), value)),
+                false => decoded,
+            };
+        };
+        let hinted = |format| {
+            let mut decoded = self.decode_partial_as(format, key, value.clone());
+            for alert in &mut decoded.alerts {
+                alert.set_limits(self.limits);
+            }
+            decoded
+        };
+        match header {
+            "json" => hinted(Format::Json),
+            "avro" => hinted(Format::Ztf),
+            "voevent" | "gcntextnotice" | "circular" | "external" => {
+                single(self.decode_text(header, value))
+            }
+            _ => {
+                let decoded = self.decode_partial(key, value.clone());
+                match decoded.failure {
+                    Some(_) if decoded.alerts.is_empty() => single(self.decode_text(header, value)),
+                    _ => decoded,
+                }
+            }
+        }
+    }
+
+    /// Like [`Decoder::decode_partial`], the format given.
+    fn decode_partial_as(&self, format: Format, key: Option<&[u8]>, value: Bytes) -> Decoded {
+        match framing::strip_gzip_layers(value, &self.limits) {
+            Ok(inner) => match format {
+                Format::Ztf => self.decode_container(inner),
+                Format::Json => match document::decode_json(&inner, self.limits.max_depth) {
+                    Ok(records) => Decoded {
+                        alerts: records
+                            .into_iter()
+                            .map(|r| Alert::from_document(Format::Json, inner.clone(), r))
+                            .collect(),
+                        failure: None,
+                    },
+                    Err(e) => Decoded::failed(e),
+                },
+                _ => self.decode_unwrapped(key, inner),
+            },
+            Err(e) => Decoded::failed(e),
+        }
+    }
+
+    /// A document that is not an alert: `{"_format": kind, "content": text}`
+    /// (bytes that are not UTF-8 are replaced), the bytes kept as they came.
+    fn decode_text(&self, kind: &str, value: Bytes) -> Result<Alert> {
+        let content = String::from_utf8_lossy(&value);
+        let json = serde_json::json!({ "_format": kind, "content": content }).to_string();
+        let mut records = document::decode_json(json.as_bytes(), self.limits.max_depth)?;
+        let record = records
+            .pop()
+            .ok_or_else(|| Error::corrupt(0, "an empty text document"))?;
+        Ok(Alert::from_document(Format::Text, value, record))
     }
 
     /// Reads and decodes a file (gzip-compressed files are inflated first).

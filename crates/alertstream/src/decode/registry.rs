@@ -25,8 +25,9 @@ impl RegistryClient {
     /// `url` may carry a path prefix (`https://HOST/schema-registry`).
     pub(crate) fn fetch(&self, url: &str, id: u32) -> Result<WriterSchema> {
         let agent = &self.agent;
+        let base = url.trim_end_matches('/');
         let get_json = |path: &str| -> Result<Option<serde_json::Value>> {
-            let full = format!("{url}{path}");
+            let full = format!("{base}{path}");
             match agent.get(&full).call() {
                 Ok(resp) => resp
                     .into_string()

@@ -27,6 +27,8 @@ pub enum Setting {
     CaLocation,
     /// A static group membership id (survives a restart without a rebalance).
     InstanceId,
+    /// The consumer group's name.
+    Group,
     /// One of the decoding limits.
     Limit(Limit),
 }
@@ -53,6 +55,7 @@ impl Error {
             Error::MissingSchemaId => vec![SchemaId],
             Error::LimitExceeded { limit, .. } => vec![Limit(*limit)],
             Error::NoPartitions { .. } => vec![InstanceId],
+            Error::GroupNotAllowed { .. } => vec![Group],
             Error::InRecord { source, .. } => source.settings(),
             Error::Poison(poison) => poison.error.settings(),
             _ => Vec::new(),

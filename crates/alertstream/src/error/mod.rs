@@ -47,6 +47,10 @@ pub enum Error {
     #[error("schema id {id} not found ({looked}): give a schema folder (alert_packet layout) or a schema registry")]
     SchemaNotFound { id: u32, looked: String },
 
+    /// A broker's REST API could not be reached or answered badly.
+    #[error("{url}: {reason}")]
+    Api { url: String, reason: String },
+
     /// The schema registry could not be reached or answered badly.
     #[error("schema registry {url}: {reason}")]
     Registry { url: String, reason: String },
@@ -111,6 +115,14 @@ pub enum Error {
     /// A configuration that cannot work.
     #[error("configuration: {0}")]
     Config(String),
+
+    /// A consumer group name the broker would refuse.
+    #[error("{broker} accepts only consumer groups whose name starts with '{prefix}'; '{group}' does not")]
+    GroupNotAllowed {
+        broker: String,
+        group: String,
+        prefix: String,
+    },
 
     /// A filter expression that cannot be parsed or used; `column` (1-based)
     /// is where.

@@ -39,6 +39,9 @@ pub struct Connection {
     pub properties: Vec<(String, String)>,
     /// How long to wait for the broker before giving up with a clear error.
     pub connect_timeout: Duration,
+    /// Bootstrap servers tried when none of `servers` answers within
+    /// `connect_timeout` (a broker's second site); the log says so.
+    pub backup_servers: Option<String>,
 }
 
 impl Connection {
@@ -49,6 +52,7 @@ impl Connection {
             security: Security::default(),
             properties: Vec::new(),
             connect_timeout: Duration::from_secs(30),
+            backup_servers: None,
         }
     }
 
@@ -59,6 +63,29 @@ impl Connection {
     pub(crate) fn open<T, C>(
         &self,
         own: &[(&str, &str)],
+        context: impl Fn() -> C,
+        topics: &[String],
+    ) -> Result<T>
+    where
+        C: ClientContext + Recorder,
+        T: FromClientConfigAndContext<C> + KafkaClient<C>,
+    {
+        match (self.open_at(&self.servers, own, context(), topics), &self.backup_servers) {
+            (Err(Error::Unreachable { reason, .. }), Some(backup)) => {
+                log::warn!(
+                    "no broker of {} answered ({reason}); trying the backup servers {backup}",
+                    self.servers
+                );
+                self.open_at(backup, own, context(), topics)
+            }
+            (opened, _) => opened,
+        }
+    }
+
+    fn open_at<T, C>(
+        &self,
+        servers: &str,
+        own: &[(&str, &str)],
         context: C,
         topics: &[String],
     ) -> Result<T>
@@ -67,7 +94,7 @@ impl Connection {
         T: FromClientConfigAndContext<C> + KafkaClient<C>,
     {
         let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.servers);
+        config.set("bootstrap.servers", servers);
         for (k, v) in own {
             config.set(*k, *v);
         }
@@ -78,7 +105,7 @@ impl Connection {
         let errors = context.errors().clone();
         let client = T::from_config_and_context(&config, context)
             .map_err(crate::error::kafka("cannot create a Kafka client"))?;
-        check_connection(&client, self, topics, &errors)?;
+        check_connection(&client, servers, self, topics, &errors)?;
         Ok(client)
     }
 
@@ -185,6 +212,15 @@ impl Recorder for ErrorContext {
 }
 
 impl ClientContext for ErrorContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        crate::kafka::oauth::token(config)
+    }
+
     fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
         self.0.record(reason);
     }
@@ -227,11 +263,12 @@ const ATTEMPT: Duration = Duration::from_secs(1);
 /// broker has.
 fn check_connection<T: KafkaClient<C>, C: ClientContext>(
     client: &T,
+    servers: &str,
     conn: &Connection,
     topics: &[String],
     errors: &ErrorLog,
 ) -> Result<Vec<String>> {
-    let (servers, timeout) = (conn.servers.as_str(), conn.connect_timeout);
+    let timeout = conn.connect_timeout;
     let identity = conn.identity();
     let deadline = std::time::Instant::now() + timeout;
     let metadata = loop {

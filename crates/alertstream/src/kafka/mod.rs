@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod connection;
 pub mod consumer;
+mod oauth;
 pub mod publisher;
 pub mod security;
 #[cfg(feature = "async")]

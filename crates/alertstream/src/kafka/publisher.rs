@@ -77,6 +77,10 @@ pub fn encode(alert: &Alert, format: Format, schema_id: Option<u32>) -> Result<M
             key: None,
             value: alert.to_json().into_bytes(),
         },
+        Format::Text => Message {
+            key: None,
+            value: alert.raw().to_vec(),
+        },
     })
 }
 
@@ -103,6 +107,15 @@ impl Recorder for Context {
 }
 
 impl ClientContext for Context {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        crate::kafka::oauth::token(config)
+    }
+
     fn error(&self, _: KafkaError, reason: &str) {
         self.1.record(reason);
     }
@@ -141,7 +154,7 @@ impl Publisher {
                 ("message.max.bytes", "10000000"),
                 ("linger.ms", "5"),
             ],
-            Context(deliveries.clone(), ErrorLog::default()),
+            || Context(deliveries.clone(), ErrorLog::default()),
             &[topic.to_owned()],
         )?;
         Ok(Publisher {

@@ -71,12 +71,16 @@ pub enum Mechanism {
     ScramSha256,
     #[default]
     ScramSha512,
+    /// OIDC client credentials (username = client id, password = client
+    /// secret) exchanged at [`Security::token_url`] for bearer tokens.
+    OAuthBearer,
 }
 
 crate::names::named!(Mechanism, "SASL mechanism", {
     Mechanism::Plain => "PLAIN",
     Mechanism::ScramSha256 => "SCRAM-SHA-256",
     Mechanism::ScramSha512 => "SCRAM-SHA-512",
+    Mechanism::OAuthBearer => "OAUTHBEARER",
 });
 
 impl Mechanism {
@@ -98,6 +102,8 @@ pub struct Security {
     pub ssl_ca_location: Option<PathBuf>,
     /// Turns certificate and host-name verification off. Dangerous.
     pub skip_tls_verification: bool,
+    /// The OIDC token endpoint of OAUTHBEARER.
+    pub token_url: Option<String>,
 }
 
 /// Where distributions keep their CA bundle.
@@ -123,8 +129,16 @@ impl Security {
                 });
             };
             p.push(("sasl.mechanism".into(), self.mechanism.name().into()));
-            p.push(("sasl.username".into(), user.clone()));
-            p.push(("sasl.password".into(), password.expose().to_owned()));
+            if self.mechanism == Mechanism::OAuthBearer {
+                let url = self.token_url.as_deref().ok_or_else(|| {
+                    Error::Config("OAUTHBEARER needs the OIDC token endpoint's URL".into())
+                })?;
+                let config = crate::kafka::oauth::register(url, user, password);
+                p.push(("sasl.oauthbearer.config".into(), config));
+            } else {
+                p.push(("sasl.username".into(), user.clone()));
+                p.push(("sasl.password".into(), password.expose().to_owned()));
+            }
         }
         if self.protocol.uses_tls() {
             if self.skip_tls_verification {
@@ -181,6 +195,7 @@ mod tests {
             password: Some(Secret::new("s3cret")),
             ssl_ca_location: None,
             skip_tls_verification: false,
+            token_url: None,
         };
         let p = props(&s);
         assert_eq!(p["security.protocol"], "SASL_SSL");
@@ -230,6 +245,30 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("/nonexistent/ca.pem"));
+    }
+
+    #[test]
+    fn oauthbearer_keeps_the_client_secret_out_of_librdkafka() {
+        let s = Security {
+            protocol: Protocol::SaslSsl,
+            mechanism: Mechanism::OAuthBearer,
+            username: Some("client-id".into()),
+            password: Some(Secret::new("client-s3cret")),
+            token_url: Some("https://auth.example.org/oauth2/token".into()),
+            ..Default::default()
+        };
+        let p = props(&s);
+        assert_eq!(p["sasl.mechanism"], "OAUTHBEARER");
+        assert_eq!(
+            p["sasl.oauthbearer.config"],
+            "token_url=https://auth.example.org/oauth2/token client_id=client-id"
+        );
+        assert!(p.values().all(|v| !v.contains("client-s3cret")));
+        let without_url = Security {
+            token_url: None,
+            ..s
+        };
+        assert!(without_url.properties().unwrap_err().to_string().contains("token endpoint"));
     }
 
     #[test]

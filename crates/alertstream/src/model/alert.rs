@@ -76,7 +76,24 @@ pub enum Survey {
     Rubin,
     /// ANTARES: 0.x alert dict, 1.x JSON:API locus, 2.x flat locus.
     Antares,
+    /// Lasair's LSST rows: a filter's columns (`diaObjectId`, `ra`, `decl`...)
+    /// plus `UTC`, and with "lite" or "full" output the light curve in
+    /// `alert.diaSourcesList` and `alert.diaForcedSourcesList`.
+    Lasair,
     Unknown,
+}
+
+impl Survey {
+    /// `ztf`, `rubin`, `antares`, `lasair` or `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Survey::Ztf => "ztf",
+            Survey::Rubin => "rubin",
+            Survey::Antares => "antares",
+            Survey::Lasair => "lasair",
+            Survey::Unknown => "unknown",
+        }
+    }
 }
 
 /// An alert or object identifier: numeric for most surveys, text for some.
@@ -298,6 +315,8 @@ impl Alert {
             || r.get("properties").is_some()
         {
             Survey::Antares
+        } else if r.get("diaObjectId").is_some() || r.path(&LASAIR_SOURCES).is_some() {
+            Survey::Lasair
         } else {
             Survey::Unknown
         }
@@ -314,13 +333,16 @@ impl Alert {
                 src.first_of(&["diaObjectId", "ssObjectId"])
                     .filter(|d| d.as_i64() != Some(0))
                     .or_else(|| r.path(&["diaObject", "diaObjectId"]))
+                    // Fink LSST: a solar-system object by its MPC designation.
+                    .or_else(|| r.path(&["mpc_orbits", "designation"]))
                     .and_then(id_of)
             }
             Survey::Antares => match antares_shape(r)? {
                 AntaresShape::Alert(a) => id_of(a.get("locus_id")?),
                 AntaresShape::Locus { id, .. } => id_of(id),
             },
-            Survey::Unknown => id_of(r.first_of(&["objectId", "object_id", "id"])?),
+            Survey::Lasair => id_of(r.get("diaObjectId")?),
+            Survey::Unknown => id_of(r.first_of(&["objectId", "object_id", "superevent_id", "id"])?),
         }
     }
 
@@ -341,6 +363,10 @@ impl Alert {
                 AntaresShape::Alert(a) => id_of(a.get("alert_id")?),
                 AntaresShape::Locus { properties, .. } => id_of(properties.get("newest_alert_id")?),
             },
+            Survey::Lasair => id_of(
+                r.get("diaSourceId")
+                    .or_else(|| lasair_latest(r)?.get("diaSourceId"))?,
+            ),
             Survey::Unknown => id_of(r.first_of(&["candid", "alertId", "alert_id"])?),
         }
     }
@@ -358,6 +384,7 @@ impl Alert {
                     properties.get("newest_alert_observation_time")?.as_f64()?,
                 )),
             },
+            Survey::Lasair => rubin_time(lasair_latest(r)?),
             Survey::Unknown => None,
         }
     }
@@ -384,6 +411,7 @@ impl Alert {
                     Some(properties.get("newest_alert_band")?.as_str()?.to_owned())
                 }
             },
+            Survey::Lasair => rubin_band(lasair_latest(r)?),
             Survey::Unknown => None,
         }
     }
@@ -401,6 +429,7 @@ impl Alert {
                     err: None,
                 }),
             },
+            Survey::Lasair => rubin_flux(lasair_latest(r)?),
             Survey::Unknown => None,
         }
     }
@@ -432,9 +461,24 @@ impl Alert {
                 AntaresShape::Alert(a) => Some(a),
                 AntaresShape::Locus { base, .. } => Some(base),
             },
+            Survey::Lasair if r.get("ra").is_some() => Some(r),
+            Survey::Lasair => lasair_latest(r),
             Survey::Unknown => Some(r),
         }
     }
+}
+
+/// Where a Lasair row keeps its detections ("lite" and "full" output).
+pub(crate) const LASAIR_SOURCES: [&str; 2] = ["alert", "diaSourcesList"];
+/// Where a Lasair row keeps its forced photometry.
+pub(crate) const LASAIR_FORCED: [&str; 2] = ["alert", "diaForcedSourcesList"];
+
+/// The newest detection of a Lasair row's light curve.
+fn lasair_latest(r: Datum<'_>) -> Option<Datum<'_>> {
+    let time = |s: &Datum<'_>| rubin_time(*s).map_or(f64::NEG_INFINITY, |t| t.value);
+    r.path(&LASAIR_SOURCES)?
+        .items()
+        .max_by(|a, b| time(a).total_cmp(&time(b)))
 }
 
 pub(crate) enum AntaresShape<'a> {

@@ -13,6 +13,9 @@ pub enum Format {
     Antares,
     /// JSON objects (one or more per payload).
     Json,
+    /// A document that is not an alert (a VOEvent, a GCN notice or
+    /// circular): kept as it is, its text in the record's `content`.
+    Text,
 }
 
 crate::names::named!(Format, "format", {
@@ -21,13 +24,14 @@ crate::names::named!(Format, "format", {
     Format::Confluent => "confluent",
     Format::Antares => "antares",
     Format::Json => "json",
+    Format::Text => "text",
 });
 
 impl Format {
     /// Every format.
     pub const ALL: &'static [Format] = <Format as crate::names::Named>::ALL;
 
-    /// Its name: `ztf`, `fink`, `confluent`, `antares`, `json`.
+    /// Its name: `ztf`, `fink`, `confluent`, `antares`, `json`, `text`.
     pub fn name(self) -> &'static str {
         crate::names::Named::name(self)
     }

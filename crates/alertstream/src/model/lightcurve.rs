@@ -6,7 +6,7 @@
 
 use crate::model::alert::{
     antares_magnitude, rubin_band, rubin_flux, rubin_time, ztf_band, ztf_band_from_fid,
-    ztf_magnitude, ztf_time, Alert, Brightness, Point, Survey,
+    ztf_magnitude, ztf_time, Alert, Brightness, Point, Survey, LASAIR_FORCED, LASAIR_SOURCES,
 };
 use crate::model::time::Time;
 use crate::model::value::Datum;
@@ -21,6 +21,10 @@ pub enum Source {
     PrvDiaSources,
     PrvDiaForcedSources,
     AlertHistory,
+    /// Lasair's `alert.diaSourcesList`.
+    DiaSourcesList,
+    /// Lasair's `alert.diaForcedSourcesList`.
+    DiaForcedSourcesList,
 }
 
 impl Source {
@@ -34,6 +38,8 @@ impl Source {
             Source::PrvDiaSources => "prvDiaSources",
             Source::PrvDiaForcedSources => "prvDiaForcedSources",
             Source::AlertHistory => "alert_history",
+            Source::DiaSourcesList => "diaSourcesList",
+            Source::DiaForcedSourcesList => "diaForcedSourcesList",
         }
     }
 }
@@ -130,6 +136,16 @@ impl Alert {
                 )
                 .collect(),
             Survey::Antares => items("alert_history").map(antares_measurement).collect(),
+            Survey::Lasair => {
+                let list = |path: [&str; 2]| r.path(&path).into_iter().flat_map(|d| d.items());
+                list(LASAIR_SOURCES)
+                    .map(|s| rubin_measurement(s, Source::DiaSourcesList))
+                    .chain(
+                        list(LASAIR_FORCED)
+                            .map(|s| rubin_measurement(s, Source::DiaForcedSourcesList)),
+                    )
+                    .collect()
+            }
             Survey::Unknown => Vec::new(),
         }
     }
@@ -147,7 +163,7 @@ impl Alert {
             .into_iter()
             .filter(|m| match m.source {
                 Source::PrvCandidates | Source::PrvDiaSources => true,
-                Source::AlertHistory => m.time != now,
+                Source::AlertHistory | Source::DiaSourcesList => m.time != now,
                 _ => false,
             })
             .map(Point::from)
@@ -247,7 +263,10 @@ fn ztf_forced(f: Datum<'_>) -> Option<Measurement> {
 }
 
 fn rubin_measurement(s: Datum<'_>, source: Source) -> Measurement {
-    let kind = if source == Source::PrvDiaForcedSources {
+    let kind = if matches!(
+        source,
+        Source::PrvDiaForcedSources | Source::DiaForcedSourcesList
+    ) {
         Kind::Forced
     } else {
         Kind::Detection

@@ -79,8 +79,17 @@ fn drawing<E: std::fmt::Debug>(e: E) -> Error {
 /// Draws the alert's picture into `dir` as `<alert id>.png` (or `.svg`),
 /// written under a temporary name and renamed; returns its path.
 pub fn save_picture(alert: &Alert, dir: &Path, format: PictureFormat) -> Result<PathBuf> {
+    save_picture_with(alert, &alert.cutouts()?, dir, format)
+}
+
+/// Like [`save_picture`], with cutouts from elsewhere (ANTARES' thumbnails).
+pub fn save_picture_with(
+    alert: &Alert,
+    stamps: &[Stamp],
+    dir: &Path,
+    format: PictureFormat,
+) -> Result<PathBuf> {
     register_font()?;
-    let stamps = alert.cutouts()?;
     let id = alert
         .alert_id()
         .map(|i| file_name_part(&i.to_string()))
@@ -90,12 +99,12 @@ pub fn save_picture(alert: &Alert, dir: &Path, format: PictureFormat) -> Result<
     match format {
         PictureFormat::Png => {
             let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(alert, &stamps, &root)?;
+            draw(alert, stamps, &root)?;
             root.present().map_err(drawing)?;
         }
         PictureFormat::Svg => {
             let root = SVGBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(alert, &stamps, &root)?;
+            draw(alert, stamps, &root)?;
             root.present().map_err(drawing)?;
         }
     }
@@ -209,7 +218,7 @@ fn point(m: &Measurement, survey: Survey) -> Option<Xy> {
         TimeScale::MjdUtc | TimeScale::MjdTai => t.value,
     };
     match (survey, m.kind) {
-        (Survey::Rubin, _) => Some((mjd, m.flux_njy?, m.flux_err_njy)),
+        (Survey::Rubin | Survey::Lasair, _) => Some((mjd, m.flux_njy?, m.flux_err_njy)),
         (_, Kind::UpperLimit) => Some((mjd, m.upper_limit?, None)),
         _ => Some((mjd, m.mag?, m.mag_err)),
     }
@@ -242,7 +251,7 @@ fn draw_light_curve<DB: DrawingBackend>(
             .iter()
             .flat_map(|(_, (_, y, e))| [*y - e.unwrap_or(0.0), *y + e.unwrap_or(0.0)]),
     );
-    let magnitudes = survey != Survey::Rubin;
+    let magnitudes = !matches!(survey, Survey::Rubin | Survey::Lasair);
     // Magnitudes: brighter is up.
     let y_range = if magnitudes { y1..y0 } else { y0..y1 };
     let mut chart = ChartBuilder::on(&chart_area)

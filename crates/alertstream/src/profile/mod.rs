@@ -9,7 +9,7 @@ mod presets;
 mod store;
 
 pub use fink_client::fink_client_profile;
-pub use presets::{preset, preset_names, Preset, PRESETS};
+pub use presets::{known_preset, preset, preset_names, GroupRule, OptionsApi, Preset, PRESETS};
 pub use store::Store;
 
 use crate::error::{Error, Result};
@@ -48,19 +48,61 @@ pub struct Resolved {
     pub security: Security,
     pub format: Option<Format>,
     pub schema_registry: Option<String>,
+    /// The broker preset applied, if any.
+    pub preset: Option<&'static Preset>,
+}
+
+impl Resolved {
+    /// Refuses a group the preset's broker would refuse (Rubin's and
+    /// Babamul's groups start with the username), before connecting.
+    /// `username` is the one connecting (a flag may have replaced the profile's).
+    pub fn check_group(&self, username: Option<&str>, group: &str) -> Result<()> {
+        let (Some(preset), Some(username)) = (self.preset, username) else {
+            return Ok(());
+        };
+        preset.group_rule.check(preset.name, username, group)
+    }
+
+    /// The options the broker's API serves, as its own client fetches them
+    /// at start; `None` when the preset has no such API.
+    #[cfg(feature = "api")]
+    pub fn remote_options(&self) -> Option<Result<Vec<(String, String)>>> {
+        match self.preset?.options_api? {
+            OptionsApi::Antares => {
+                let api = crate::api::antares::api_base();
+                Some(crate::api::antares::streaming_options(&api))
+            }
+        }
+    }
+
+    /// librdkafka properties the preset's stream needs (the user's come after).
+    pub fn properties(&self) -> Vec<(String, String)> {
+        self.preset.map_or_else(Vec::new, |p| {
+            p.properties
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        })
+    }
 }
 
 impl Profile {
+    /// A profile that is only a broker preset (`--broker NAME`): credentials
+    /// come from the environment or the command line.
+    pub fn of_broker(name: &str) -> Result<Profile> {
+        known_preset(name)?;
+        Ok(Profile {
+            name: name.to_owned(),
+            broker: Some(name.to_owned()),
+            ..Default::default()
+        })
+    }
+
     /// Applies the preset's defaults, then `ALERTSTREAM_*` variables
     /// (SERVERS, USERNAME, PASSWORD, GROUP, TOPICS, SECURITY_PROTOCOL, SASL_MECHANISM).
     pub fn resolve(&self, password: Option<Secret>) -> Result<Resolved> {
         let preset = match &self.broker {
-            Some(b) => Some(preset(b).ok_or_else(|| {
-                Error::Config(format!(
-                    "unknown broker preset '{b}' (known: {})",
-                    preset_names()
-                ))
-            })?),
+            Some(b) => Some(known_preset(b)?),
             None => None,
         };
         let env = |k: &str| {
@@ -82,7 +124,11 @@ impl Profile {
             .unwrap_or_else(|| preset.map_or("", |p| p.topic_prefix).to_owned());
         let topics = env("TOPICS")
             .map(|t| t.split(',').map(str::to_owned).collect())
-            .unwrap_or_else(|| self.topics.clone());
+            .or_else(|| Some(self.topics.clone()).filter(|t| !t.is_empty()))
+            .unwrap_or_else(|| {
+                let defaults = preset.map_or(&[][..], |p| p.topics);
+                defaults.iter().map(|t| (*t).to_owned()).collect()
+            });
         let format = match self.format.as_deref() {
             Some(f) => Some(f.parse::<Format>()?),
             None => preset.and_then(|p| p.format),
@@ -101,12 +147,14 @@ impl Profile {
                 password: env("PASSWORD").map(Secret::new).or(password),
                 ssl_ca_location: self.ssl_ca_location.clone(),
                 skip_tls_verification: false,
+                token_url: preset.and_then(|p| p.token_url.map(str::to_owned)),
             },
             format,
             schema_registry: self
                 .schema_registry
                 .clone()
                 .or(preset.and_then(|p| p.schema_registry.map(str::to_owned))),
+            preset,
         })
     }
 }

@@ -13,6 +13,7 @@ use crate::durable::{
 use crate::error::PoisonMessage;
 use crate::error::{Error, Result};
 use crate::model::alert::{Alert, Id, Survey};
+use crate::model::format::Format;
 use crate::sink::threads::{Durable, Writer};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,8 @@ struct Staged {
 pub struct Prepared {
     pub dest: PathBuf,
     pub parts: Vec<Bytes>,
+    /// Files saved with it (a gravitational-wave notice's sky map).
+    pub beside: Vec<(PathBuf, Bytes)>,
 }
 
 /// Where and how alerts are saved: names files and encodes alerts, no I/O.
@@ -69,6 +72,8 @@ pub struct Naming {
     dir: PathBuf,
     layout: Layout,
     format: SaveFormat,
+    /// Left out of topic folders' names (a broker's `client.`).
+    topic_prefix: String,
 }
 
 /// Writes alerts as files under one folder; see the module documentation.
@@ -86,8 +91,10 @@ impl Naming {
     /// The final path and the bytes of an alert.
     pub fn prepare(&self, alert: &Alert) -> Prepared {
         let (parts, ext) = self.encode(alert);
+        let dest = self.dir.join(self.relative_path(alert, ext));
         Prepared {
-            dest: self.dir.join(self.relative_path(alert, ext)),
+            beside: sky_map_beside(alert, &dest),
+            dest,
             parts,
         }
     }
@@ -104,6 +111,7 @@ impl Naming {
         Prepared {
             dest: self.dir.join(QUARANTINE_DIR).join(name),
             parts: vec![poison.payload.clone()],
+            beside: Vec::new(),
         }
     }
 
@@ -124,9 +132,10 @@ impl Naming {
                 PathBuf::from(format!("{stem}.{ext}"))
             }
             Layout::Topic => {
-                let topic = alert
-                    .kafka()
-                    .map_or("local".to_owned(), |k| file_name_part(&k.topic));
+                let topic = alert.kafka().map_or("local".to_owned(), |k| {
+                    let named = k.topic.strip_prefix(self.topic_prefix.as_str());
+                    file_name_part(named.filter(|t| !t.is_empty()).unwrap_or(&k.topic))
+                });
                 let stem = id(alert.alert_id()).unwrap_or_else(fallback);
                 Path::new(&topic).join(format!("{stem}.{ext}"))
             }
@@ -134,6 +143,9 @@ impl Naming {
     }
 
     fn encode(&self, alert: &Alert) -> (Vec<Bytes>, &'static str) {
+        if alert.format() == Format::Text {
+            return (vec![alert.raw().clone()], text_extension(alert));
+        }
         if self.format == SaveFormat::Avro {
             if let Some(parts) = alert.container_parts() {
                 return (parts.into(), "avro");
@@ -142,6 +154,45 @@ impl Naming {
         let mut json = alert.to_json_with_matches().into_bytes();
         json.push(b'\n');
         (vec![json.into()], "json")
+    }
+}
+
+/// Where an IGWN notice (GCN's `igwn.gwalert`) carries its sky map: a
+/// multi-order FITS file, base64 in JSON, bytes in Avro.
+const SKY_MAP_FIELD: [&str; 2] = ["event", "skymap"];
+
+/// The sky map of a gravitational-wave notice, saved beside it as
+/// `<name>.multiorder.fits` (`.fits.gz` when gzipped), ready for
+/// `--skymap`. A field that is not a sky map is left alone.
+fn sky_map_beside(alert: &Alert, dest: &Path) -> Vec<(PathBuf, Bytes)> {
+    let Some(field) = alert.record().path(&SKY_MAP_FIELD) else {
+        return Vec::new();
+    };
+    let bytes = match (field.as_str(), field.as_bytes()) {
+        (Some(text), _) => match base64_simd::STANDARD.decode_to_vec(text.trim()) {
+            Ok(bytes) => bytes,
+            Err(_) => return Vec::new(),
+        },
+        (None, Some(bytes)) => bytes.to_vec(),
+        (None, None) => return Vec::new(),
+    };
+    let extension = if bytes.starts_with(b"SIMPLE") {
+        "multiorder.fits"
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        "multiorder.fits.gz"
+    } else {
+        return Vec::new();
+    };
+    vec![(dest.with_extension(extension), bytes.into())]
+}
+
+/// A document that is not an alert is saved as it came, named for its kind.
+fn text_extension(alert: &Alert) -> &'static str {
+    match alert.record().get("_format").and_then(|k| k.as_str()) {
+        Some("voevent" | "xml") => "xml",
+        Some("gcntextnotice" | "circular" | "text") => "txt",
+        Some("external") => "json",
+        _ => "bin",
     }
 }
 
@@ -156,6 +207,7 @@ impl FileSink {
                 dir,
                 layout,
                 format,
+                topic_prefix: String::new(),
             },
             staged: Vec::new(),
             next_tmp: 0,
@@ -166,6 +218,13 @@ impl FileSink {
 
     pub fn dir(&self) -> &Path {
         &self.naming.dir
+    }
+
+    /// Topic folders (layout `topic`) named without this prefix: the
+    /// stream as its user names it (`extragalactic/`, not `client.extragalactic/`).
+    pub fn with_topic_prefix(mut self, prefix: &str) -> Self {
+        prefix.clone_into(&mut self.naming.topic_prefix);
+        self
     }
 
     /// How this sink names and encodes alerts.
@@ -187,7 +246,14 @@ impl FileSink {
 
     /// Writes prepared bytes under a temporary name; returns the final path.
     pub fn stage_prepared(&mut self, prepared: Prepared) -> Result<PathBuf> {
-        let Prepared { dest, parts } = prepared;
+        let Prepared {
+            dest,
+            parts,
+            beside,
+        } = prepared;
+        for (path, bytes) in beside {
+            self.write_tmp(path, &[bytes])?;
+        }
         self.write_tmp(dest, &parts)
     }
 

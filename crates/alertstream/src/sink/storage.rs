@@ -27,8 +27,13 @@ crate::names::named!(StorageFormat, "save format", {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Storage {
-    /// One file per alert ([`Saver`] over a [`FileSink`]).
-    Files { layout: Layout, format: SaveFormat },
+    /// One file per alert ([`Saver`] over a [`FileSink`]); `topic_prefix`
+    /// is left out of the topic folders' names ([`FileSink::with_topic_prefix`]).
+    Files {
+        layout: Layout,
+        format: SaveFormat,
+        topic_prefix: String,
+    },
     /// Rolling Parquet files ([`crate::sink::parquet::ParquetSink`]).
     #[cfg(feature = "table")]
     Parquet(crate::sink::parquet::ParquetOptions),
@@ -49,10 +54,12 @@ impl Storage {
             StorageFormat::Avro => Storage::Files {
                 layout,
                 format: SaveFormat::Avro,
+                topic_prefix: String::new(),
             },
             StorageFormat::Json => Storage::Files {
                 layout,
                 format: SaveFormat::Json,
+                topic_prefix: String::new(),
             },
             #[cfg(feature = "table")]
             StorageFormat::Parquet => Storage::Parquet(Default::default()),
@@ -66,13 +73,26 @@ impl Storage {
         })
     }
 
+    /// Topic folders named as the user names the topics: without the
+    /// broker's prefix (ANTARES' `client.extragalactic` in `extragalactic/`).
+    pub fn with_topic_prefix(mut self, prefix: &str) -> Storage {
+        if let Storage::Files { topic_prefix, .. } = &mut self {
+            prefix.clone_into(topic_prefix);
+        }
+        self
+    }
+
     /// Opens the sink that keeps alerts under `dir` (created when missing;
     /// what an interrupted run left half-written is cleaned or completed).
     pub fn open(&self, dir: &Path) -> Result<Box<dyn Sink>> {
         Ok(match self {
-            Storage::Files { layout, format } => {
-                Box::new(Saver::spawn(FileSink::new(dir, *layout, *format)?)?)
-            }
+            Storage::Files {
+                layout,
+                format,
+                topic_prefix,
+            } => Box::new(Saver::spawn(
+                FileSink::new(dir, *layout, *format)?.with_topic_prefix(topic_prefix),
+            )?),
             #[cfg(feature = "table")]
             Storage::Parquet(options) => Box::new(crate::sink::parquet::ParquetSink::<
                 super::Checkpoint,

@@ -402,15 +402,6 @@ impl Default for LightCurveBuilder {
     }
 }
 
-fn survey_name(s: Survey) -> &'static str {
-    match s {
-        Survey::Ztf => "ztf",
-        Survey::Rubin => "rubin",
-        Survey::Antares => "antares",
-        Survey::Unknown => "unknown",
-    }
-}
-
 /// What makes two rows the same measurement: the object, what kind of
 /// measurement, the band and the time.
 fn measurement_key(object: Option<&str>, m: &Measurement) -> u64 {
@@ -436,7 +427,7 @@ impl LightCurveBuilder {
     pub fn append(&mut self, alert: &Alert) {
         let object = alert.object_id().map(|id| id.to_string());
         let alert_id = alert.alert_id().map(|id: Id| id.to_string());
-        let survey = survey_name(alert.survey());
+        let survey = Survey::name(alert.survey());
         for m in alert.measurements() {
             if !self.seen.insert(measurement_key(object.as_deref(), &m)) {
                 continue;

@@ -79,6 +79,15 @@ impl Recorder for Context {
 }
 
 impl ClientContext for Context {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        crate::kafka::oauth::token(config)
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         self.errors.record(reason);
         let Some(code) = error.rdkafka_error_code() else {

@@ -20,6 +20,7 @@ mod settings;
 mod subscription;
 
 pub use settings::{topic_list, ConsumerConfig, Start, DEFAULT_SESSION_TIMEOUT_MS};
+pub use subscription::{expand_daily_topics, newer_versions, today_utc, DAILY_TOPIC_DAYS};
 
 use crate::decode::Decoder;
 use crate::error::{codes, kafka, Error, PoisonMessage, Result};
@@ -126,16 +127,32 @@ impl std::fmt::Debug for Consumer {
     }
 }
 
+/// The header in which SCiMMA's hop-client names a message's format.
+pub const FORMAT_HEADER: &str = "_format";
+
+/// The value of a message's `_format` header, if it has one.
+fn format_header(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<String> {
+    use rdkafka::message::Headers;
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key == FORMAT_HEADER)
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
 impl Consumer {
     /// Connects (failing with a clear error when the broker cannot be
     /// reached, refuses the credentials, or lacks a named topic), joins the
     /// group and subscribes.
     pub fn new(config: ConsumerConfig) -> Result<Self> {
         let state = Arc::new(Mutex::new(SharedState::default()));
-        let context = Context {
+        let context = || Context {
             errors: ErrorLog::default(),
             state: state.clone(),
         };
+        let mut config = config;
+        config.topics = expand_daily_topics(&config.topics, today_utc());
         let subscription = Subscription::new(&config.topics)?;
         let settings = config.settings();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -216,10 +233,13 @@ impl Consumer {
                 timestamp_ms: message.timestamp().to_millis(),
             };
             let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
+            let format_header = format_header(&message);
             drop(message);
-            let decoded = self
-                .decoder
-                .decode_partial(meta.key.as_deref(), payload.clone());
+            let decoded = self.decoder.decode_with_format_header(
+                meta.key.as_deref(),
+                payload.clone(),
+                format_header.as_deref(),
+            );
             match decoded.into_result() {
                 Ok(alerts) if !alerts.is_empty() => {
                     let n = alerts.len();

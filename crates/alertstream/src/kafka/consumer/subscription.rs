@@ -105,3 +105,85 @@ pub(crate) fn unread_messages<C: ConsumerContext>(
     }
     Ok(unread)
 }
+
+/// Streams that move to a new topic at each major schema version
+/// (`lsst-alerts-v11`, then `lsst-alerts-v12`): for each named topic ending
+/// in `-v<N>`, the newest `-v<M>` (M > N) the broker has, as (subscribed, newer).
+///
+/// ```
+/// use alertstream::kafka::consumer::newer_versions;
+/// let subscribed = ["lsst-alerts-v11".to_owned()];
+/// let available = ["lsst-alerts-v11", "lsst-alerts-v12", "lsst-alerts-v9"].map(String::from);
+/// assert_eq!(
+///     newer_versions(&subscribed, &available),
+///     [("lsst-alerts-v11".to_owned(), "lsst-alerts-v12".to_owned())]
+/// );
+/// ```
+pub fn newer_versions(subscribed: &[String], available: &[String]) -> Vec<(String, String)> {
+    let versioned = |topic: &str| -> Option<(String, u32)> {
+        let (stem, version) = topic.rsplit_once("-v")?;
+        Some((stem.to_owned(), version.parse().ok()?))
+    };
+    subscribed
+        .iter()
+        .filter_map(|topic| {
+            let (stem, version) = versioned(topic)?;
+            let newest = available
+                .iter()
+                .filter_map(|a| versioned(a).map(|v| (v, a)))
+                .filter(|((s, v), _)| *s == stem && *v > version)
+                .max_by_key(|((_, v), _)| *v)?;
+            Some((topic.clone(), newest.1.clone()))
+        })
+        .collect()
+}
+
+/// The placeholder of a daily topic's date (ALeRCE's `lc_classifier_{date}`).
+pub const DATE_PLACEHOLDER: &str = "{date}";
+/// How many nights a daily-topic subscription follows, from the day it starts.
+pub const DAILY_TOPIC_DAYS: i64 = 31;
+
+/// Daily topics as the broker names them: `lc_classifier_{date}` becomes a
+/// pattern of the `YYYYMMDD` dates from `today` (UTC) over the next
+/// [`DAILY_TOPIC_DAYS`] days, so a run follows the nights as their topics
+/// appear, and the past days' topics are left alone.
+///
+/// ```
+/// use alertstream::kafka::consumer::expand_daily_topics;
+/// let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+/// let topics = expand_daily_topics(&["lc_classifier_{date}".to_owned()], today);
+/// let pattern = regex::Regex::new(&topics[0]).unwrap();
+/// assert!(pattern.is_match("lc_classifier_20261231"));
+/// assert!(pattern.is_match("lc_classifier_20270101"));
+/// assert!(!pattern.is_match("lc_classifier_20261230"));
+/// ```
+pub fn expand_daily_topics(topics: &[String], today: chrono::NaiveDate) -> Vec<String> {
+    topics
+        .iter()
+        .map(|topic| match topic.split_once(DATE_PLACEHOLDER) {
+            Some((before, after)) if !topic.starts_with('^') => {
+                let dates: Vec<String> = (0..DAILY_TOPIC_DAYS)
+                    .filter_map(|d| today.checked_add_days(chrono::Days::new(d as u64)))
+                    .map(|d| d.format("%Y%m%d").to_string())
+                    .collect();
+                format!(
+                    "^{}({}){}$",
+                    regex::escape(before),
+                    dates.join("|"),
+                    regex::escape(after)
+                )
+            }
+            _ => topic.clone(),
+        })
+        .collect()
+}
+
+/// Today's date in UTC.
+pub fn today_utc() -> chrono::NaiveDate {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
+}

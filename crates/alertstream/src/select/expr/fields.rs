@@ -66,12 +66,7 @@ pub fn neutral<'a>(name: &str, alert: &'a Alert) -> Option<Scalar<'a>> {
         "topic" => kafka.map_or(Scalar::Null, |k| Scalar::Str(Cow::Borrowed(&k.topic))),
         "partition" => kafka.map_or(Scalar::Null, |k| Scalar::Int(k.partition.into())),
         "offset" => kafka.map_or(Scalar::Null, |k| Scalar::Int(k.offset)),
-        "survey" => Scalar::Str(Cow::Borrowed(match alert.survey() {
-            crate::model::alert::Survey::Ztf => "ztf",
-            crate::model::alert::Survey::Rubin => "rubin",
-            crate::model::alert::Survey::Antares => "antares",
-            crate::model::alert::Survey::Unknown => "unknown",
-        })),
+        "survey" => Scalar::Str(Cow::Borrowed(alert.survey().name())),
         _ => return None,
     })
 }
