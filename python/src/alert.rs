@@ -36,7 +36,11 @@ impl PyAlert {
     /// without an Avro schema: ``.json``). ``outdir`` must exist; an existing
     /// file raises ``FileExistsError`` unless ``overwrite``. Returns the path.
     #[pyo3(signature = (outdir, overwrite = false))]
-    fn write_avro(&self, outdir: std::path::PathBuf, overwrite: bool) -> PyResult<std::path::PathBuf> {
+    fn write_avro(
+        &self,
+        outdir: std::path::PathBuf,
+        overwrite: bool,
+    ) -> PyResult<std::path::PathBuf> {
         use alertstream::sink::{FileSink, Layout, SaveFormat};
         if !outdir.is_dir() {
             return Err(pyo3::exceptions::PyFileNotFoundError::new_err(format!(

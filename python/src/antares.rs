@@ -15,11 +15,17 @@ fn api_or_default(api: Option<String>) -> String {
 /// (``client/config/streaming/default``), as a dict of strings.
 #[pyfunction]
 #[pyo3(signature = (api = None))]
-pub fn antares_streaming_options(py: Python<'_>, api: Option<String>) -> PyResult<Vec<(String, String)>> {
+pub fn antares_streaming_options(
+    py: Python<'_>,
+    api: Option<String>,
+) -> PyResult<Vec<(String, String)>> {
     let api = api_or_default(api);
     py.detach(move || antares::streaming_options(&api))
         .map_err(errors::to_py)
 }
+
+/// A thumbnail for Python: type, file name, MIME type, bytes.
+type ThumbnailTuple<'py> = (String, String, Option<String>, Bound<'py, PyBytes>);
 
 /// An alert's thumbnails as ``(type, file_name, mime, bytes)`` tuples.
 #[pyfunction]
@@ -28,7 +34,7 @@ pub fn antares_thumbnails<'py>(
     py: Python<'py>,
     alert_id: String,
     api: Option<String>,
-) -> PyResult<Vec<(String, String, Option<String>, Bound<'py, PyBytes>)>> {
+) -> PyResult<Vec<ThumbnailTuple<'py>>> {
     let api = api_or_default(api);
     let fetched = py
         .detach(move || antares::thumbnails(&api, &alert_id))

@@ -509,7 +509,10 @@ impl PyConsumer {
         let brokers = py
             .detach(move || alertstream::kafka::admin::brokers(&connection))
             .map_err(errors::to_py)?;
-        Ok(brokers.into_iter().map(|b| (b.id, b.host, b.port)).collect())
+        Ok(brokers
+            .into_iter()
+            .map(|b| (b.id, b.host, b.port))
+            .collect())
     }
 
     #[getter]

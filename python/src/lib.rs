@@ -20,7 +20,10 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<consumer::PyConsumer>()?;
     module.add_class::<reader::PyAlertReader>()?;
     module.add_function(wrap_pyfunction!(reader::read_alerts, module)?)?;
-    module.add_function(wrap_pyfunction!(antares::antares_streaming_options, module)?)?;
+    module.add_function(wrap_pyfunction!(
+        antares::antares_streaming_options,
+        module
+    )?)?;
     module.add_function(wrap_pyfunction!(antares::antares_thumbnails, module)?)?;
     errors::register(module)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
     let store = Store::default_location()?;
     match command {
-        AuthCommand::Register(args) => register(&store, args),
+        AuthCommand::Register(args) => register(&store, *args),
         AuthCommand::Show(n) => show(&store, &n.profile),
         AuthCommand::List => {
             for name in store.list()? {

@@ -105,7 +105,10 @@ fn companion_schema_file(
     connection: &Connection,
     topics: &[String],
 ) -> anyhow::Result<Option<PathBuf>> {
-    let transfers: Vec<&String> = topics.iter().filter(|t| admin::has_companion_schema(t)).collect();
+    let transfers: Vec<&String> = topics
+        .iter()
+        .filter(|t| admin::has_companion_schema(t))
+        .collect();
     let Some(first) = transfers.first() else {
         return Ok(None);
     };

@@ -88,8 +88,8 @@ pub fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
         if args.fetch_cutouts && stamps.is_empty() && alert.survey() == Survey::Antares {
             stamps = fetched_cutouts(&api, alert).map_err(std::io::Error::other)?;
         }
-        let path = save_picture_with(alert, &stamps, &args.out, format)
-            .map_err(std::io::Error::other)?;
+        let path =
+            save_picture_with(alert, &stamps, &args.out, format).map_err(std::io::Error::other)?;
         writeln!(out, "{}", path.display())
     })
 }

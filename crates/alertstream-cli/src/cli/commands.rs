@@ -300,7 +300,7 @@ fn parse_reset(s: &str) -> Result<ResetTo, String> {
 pub enum AuthCommand {
     /// Save a profile (password read from stdin with --password-stdin)
     #[command(after_help = examples::REGISTER)]
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// Show a profile (the password masked)
     Show(NameArgs),
     /// List profiles

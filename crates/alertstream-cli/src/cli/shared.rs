@@ -193,7 +193,9 @@ impl BrokerArgs {
         connection.security = security;
         connection.properties = resolved.properties();
         self.apply_remote_options(&resolved, &mut connection);
-        connection.properties.extend(self.properties.iter().cloned());
+        connection
+            .properties
+            .extend(self.properties.iter().cloned());
         connection.connect_timeout = self.connect_timeout();
         if given.servers.is_none() {
             connection.backup_servers = backup.map(str::to_owned);

@@ -113,7 +113,9 @@ pub fn save_thumbnail(thumbnail: &Thumbnail, dir: &Path) -> Result<PathBuf> {
     let name = Path::new(&thumbnail.file_name)
         .file_name()
         .map(|n| n.to_owned())
-        .unwrap_or_else(|| file_name_part(&format!("{}_{}", thumbnail.alert_id, thumbnail.kind)).into());
+        .unwrap_or_else(|| {
+            file_name_part(&format!("{}_{}", thumbnail.alert_id, thumbnail.kind)).into()
+        });
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join(name);
     crate::durable::write_atomically(&path, &thumbnail.bytes)?;

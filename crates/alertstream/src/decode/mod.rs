@@ -255,7 +255,10 @@ impl Decoder {
             let decoded = self.decode_partial(key, value.clone());
             let unknown = matches!(
                 &decoded.failure,
-                Some(Failure { error: Error::UnknownFormat { .. }, .. })
+                Some(Failure {
+                    error: Error::UnknownFormat { .. },
+                    ..
+                })
             );
             return match unknown && decoded.alerts.is_empty() && is_text(&value) {
                 true => single(self.decode_text(text_kind(&value), value)),

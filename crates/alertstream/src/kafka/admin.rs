@@ -302,11 +302,13 @@ pub fn companion_schema(conn: &Connection, topic: &str) -> Result<String> {
         .assign(&assignment)
         .map_err(kafka(format!("cannot read {companion}")))?;
     let deadline = std::time::Instant::now() + conn.connect_timeout;
-    let missing = || Error::Config(format!(
-        "{companion} holds no schema (no message with a key within {} s): the Data \
+    let missing = || {
+        Error::Config(format!(
+            "{companion} holds no schema (no message with a key within {} s): the Data \
          Transfer job may have expired; give the schema as a file instead",
-        conn.connect_timeout.as_secs()
-    ));
+            conn.connect_timeout.as_secs()
+        ))
+    };
     while std::time::Instant::now() < deadline {
         let Some(message) = client.poll(std::time::Duration::from_millis(200)) else {
             continue;
@@ -314,7 +316,9 @@ pub fn companion_schema(conn: &Connection, topic: &str) -> Result<String> {
         let message = message.map_err(kafka(format!("cannot read {companion}")))?;
         if let Some(key) = rdkafka::Message::key(&message) {
             return String::from_utf8(key.to_vec()).map_err(|_| {
-                Error::Config(format!("the key of {companion}'s message is not a JSON schema"))
+                Error::Config(format!(
+                    "the key of {companion}'s message is not a JSON schema"
+                ))
             });
         }
     }

@@ -70,7 +70,10 @@ impl Connection {
         C: ClientContext + Recorder,
         T: FromClientConfigAndContext<C> + KafkaClient<C>,
     {
-        match (self.open_at(&self.servers, own, context(), topics), &self.backup_servers) {
+        match (
+            self.open_at(&self.servers, own, context(), topics),
+            &self.backup_servers,
+        ) {
             (Err(Error::Unreachable { reason, .. }), Some(backup)) => {
                 log::warn!(
                     "no broker of {} answered ({reason}); trying the backup servers {backup}",

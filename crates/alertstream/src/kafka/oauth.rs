@@ -56,7 +56,10 @@ pub(crate) fn token(config: Option<&str>) -> Result<OAuthToken, Box<dyn std::err
         ])
         .map_err(|e| match e {
             ureq::Error::Status(code, r) => {
-                format!("token endpoint {url} answered HTTP {code} {}", r.status_text())
+                format!(
+                    "token endpoint {url} answered HTTP {code} {}",
+                    r.status_text()
+                )
             }
             other => format!("token endpoint {url}: {other}"),
         })?;

@@ -268,7 +268,11 @@ mod tests {
             token_url: None,
             ..s
         };
-        assert!(without_url.properties().unwrap_err().to_string().contains("token endpoint"));
+        assert!(without_url
+            .properties()
+            .unwrap_err()
+            .to_string()
+            .contains("token endpoint"));
     }
 
     #[test]

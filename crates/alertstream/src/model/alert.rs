@@ -342,7 +342,9 @@ impl Alert {
                 AntaresShape::Locus { id, .. } => id_of(id),
             },
             Survey::Lasair => id_of(r.get("diaObjectId")?),
-            Survey::Unknown => id_of(r.first_of(&["objectId", "object_id", "superevent_id", "id"])?),
+            Survey::Unknown => {
+                id_of(r.first_of(&["objectId", "object_id", "superevent_id", "id"])?)
+            }
         }
     }
 

@@ -76,8 +76,8 @@ fn drawing<E: std::fmt::Debug>(e: E) -> Error {
     Error::Picture(format!("{e:?}"))
 }
 
-/// Draws the alert's picture into `dir` as `<alert id>.png` (or `.svg`),
-/// written under a temporary name and renamed; returns its path.
+/// Draws the alert's picture into `dir` as `<alert id>.png` (or `.svg`; `<object id>` when
+/// the alert has no id), written under a temporary name and renamed; returns its path.
 pub fn save_picture(alert: &Alert, dir: &Path, format: PictureFormat) -> Result<PathBuf> {
     save_picture_with(alert, &alert.cutouts()?, dir, format)
 }
@@ -90,8 +90,10 @@ pub fn save_picture_with(
     format: PictureFormat,
 ) -> Result<PathBuf> {
     register_font()?;
+    // Alerts without an id of their own (Lasair rows) are named by object.
     let id = alert
         .alert_id()
+        .or_else(|| alert.object_id())
         .map(|i| file_name_part(&i.to_string()))
         .unwrap_or_else(|| "alert".into());
     let file = AtomicFile::for_path_writer(dir.join(format!("{id}.{}", format.extension())));

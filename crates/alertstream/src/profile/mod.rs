@@ -12,7 +12,7 @@ pub use fink_client::fink_client_profile;
 pub use presets::{known_preset, preset, preset_names, GroupRule, OptionsApi, Preset, PRESETS};
 pub use store::Store;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kafka::security::{Mechanism, Protocol, Secret, Security};
 use crate::model::format::Format;
 use serde::{Deserialize, Serialize};
