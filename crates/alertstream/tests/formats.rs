@@ -482,3 +482,43 @@ fn write_json_equals_serde_json_on_every_sample() {
     }
     assert!(checked > 50, "only {checked} alerts checked");
 }
+
+/// Fink's LSST alerts name a Solar System object by its MPC designation
+/// when there is no diaObject (fink-client's `extract_id_from_lsst`).
+#[test]
+fn a_fink_lsst_solar_system_alert_is_named_by_its_designation() {
+    let d = decoder(DecoderOptions::default());
+    let sso = br#"{"diaSourceId": 170028904202813449, "diaObject": null,
+        "diaSource": {"diaSourceId": 170028904202813449, "diaObjectId": 0, "ra": 10.0, "dec": -5.0,
+                      "midpointMjdTai": 61020.25, "band": "r", "psfFlux": 1200.0},
+        "mpc_orbits": {"designation": "2026 AB12"}}"#;
+    let alert = d.decode(None, Bytes::from_static(sso)).unwrap().remove(0);
+    assert_eq!(alert.survey(), alertstream::Survey::Rubin);
+    assert_eq!(alert.object_id().unwrap().to_string(), "2026 AB12");
+    let with_object = br#"{"diaObject": {"diaObjectId": 313853497622790165},
+        "diaSource": {"diaSourceId": 1, "diaObjectId": 0, "ra": 1.0, "dec": 2.0},
+        "mpc_orbits": null}"#;
+    let alert = d.decode(None, Bytes::from_static(with_object)).unwrap().remove(0);
+    assert_eq!(alert.object_id().unwrap().to_string(), "313853497622790165");
+}
+
+/// A Lasair row ("lite" output) is an alert: object, position, the newest
+/// detection, and its light curve (the values are checked against Python's
+/// json reading in the CLI's broker tests).
+#[test]
+fn a_lasair_row_is_an_alert_with_a_light_curve() {
+    let d = decoder(DecoderOptions::default());
+    let row = br#"{"diaObjectId": 7, "ra": 150.1, "decl": 2.2, "UTC": "2026-11-30 03:12:45",
+        "alert": {"diaSourcesList": [
+            {"midpointMjdTai": 61020.5, "band": "g", "psfFlux": 900.0, "psfFluxErr": 50.0},
+            {"midpointMjdTai": 61021.5, "band": "r", "psfFlux": 1100.0, "psfFluxErr": 55.0}],
+          "diaForcedSourcesList": [{"midpointMjdTai": 61019.5, "band": "g", "psfFlux": 10.0}]}}"#;
+    let alert = d.decode(None, Bytes::from_static(row)).unwrap().remove(0);
+    assert_eq!(alert.survey(), alertstream::Survey::Lasair);
+    assert_eq!(alert.object_id().unwrap().to_string(), "7");
+    assert_eq!(alert.band().as_deref(), Some("r"));
+    assert_eq!((alert.ra(), alert.dec()), (Some(150.1), Some(2.2)));
+    assert_eq!(alert.time().unwrap().value, 61021.5);
+    assert_eq!(alert.measurements().len(), 3);
+    assert_eq!(alert.light_curve().len(), 1, "the newest detection is this alert's own");
+}

@@ -223,16 +223,7 @@ impl Decoder {
                 document::decode_antares(&value, &self.limits)
                     .map(|record| Alert::from_document(Format::Antares, value, record)),
             ),
-            Format::Json => match document::decode_json(&value, self.limits.max_depth) {
-                Ok(records) => Decoded {
-                    alerts: records
-                        .into_iter()
-                        .map(|r| Alert::from_document(Format::Json, value.clone(), r))
-                        .collect(),
-                    failure: None,
-                },
-                Err(e) => Decoded::failed(e),
-            },
+            Format::Json => self.decode_json(value),
             Format::Text => single(self.decode_text(text_kind(&value), value)),
         }
     }
@@ -293,17 +284,22 @@ impl Decoder {
         match framing::strip_gzip_layers(value, &self.limits) {
             Ok(inner) => match format {
                 Format::Ztf => self.decode_container(inner),
-                Format::Json => match document::decode_json(&inner, self.limits.max_depth) {
-                    Ok(records) => Decoded {
-                        alerts: records
-                            .into_iter()
-                            .map(|r| Alert::from_document(Format::Json, inner.clone(), r))
-                            .collect(),
-                        failure: None,
-                    },
-                    Err(e) => Decoded::failed(e),
-                },
+                Format::Json => self.decode_json(inner),
                 _ => self.decode_unwrapped(key, inner),
+            },
+            Err(e) => Decoded::failed(e),
+        }
+    }
+
+    /// JSON objects, one alert each.
+    fn decode_json(&self, value: Bytes) -> Decoded {
+        match document::decode_json(&value, self.limits.max_depth) {
+            Ok(records) => Decoded {
+                alerts: records
+                    .into_iter()
+                    .map(|r| Alert::from_document(Format::Json, value.clone(), r))
+                    .collect(),
+                failure: None,
             },
             Err(e) => Decoded::failed(e),
         }

@@ -215,14 +215,7 @@ impl Recorder for ErrorContext {
 }
 
 impl ClientContext for ErrorContext {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
-
-    fn generate_oauth_token(
-        &self,
-        config: Option<&str>,
-    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
-        crate::kafka::oauth::token(config)
-    }
+    crate::kafka::oauth::token_refresh!();
 
     fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
         self.0.record(reason);

@@ -21,6 +21,22 @@ fn secrets() -> &'static Mutex<HashMap<(String, String), Secret>> {
     SECRETS.get_or_init(Mutex::default)
 }
 
+/// The token refresh of a client context: every client alertstream creates
+/// answers librdkafka's OAUTHBEARER refresh events with [`token`].
+macro_rules! token_refresh {
+    () => {
+        const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+        fn generate_oauth_token(
+            &self,
+            config: Option<&str>,
+        ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+            crate::kafka::oauth::token(config)
+        }
+    };
+}
+pub(crate) use token_refresh;
+
 /// Keeps the secret and gives the `sasl.oauthbearer.config` value that
 /// names it (the URL and the client id, no secret).
 pub(crate) fn register(token_url: &str, client_id: &str, secret: &Secret) -> String {

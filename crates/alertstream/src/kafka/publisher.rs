@@ -107,14 +107,7 @@ impl Recorder for Context {
 }
 
 impl ClientContext for Context {
-    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
-
-    fn generate_oauth_token(
-        &self,
-        config: Option<&str>,
-    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
-        crate::kafka::oauth::token(config)
-    }
+    crate::kafka::oauth::token_refresh!();
 
     fn error(&self, _: KafkaError, reason: &str) {
         self.1.record(reason);

@@ -76,6 +76,8 @@ impl Storage {
     /// Topic folders named as the user names the topics: without the
     /// broker's prefix (ANTARES' `client.extragalactic` in `extragalactic/`).
     pub fn with_topic_prefix(mut self, prefix: &str) -> Storage {
+        // Without the `table` feature, files are the only storage.
+        #[cfg_attr(not(feature = "table"), allow(irrefutable_let_patterns))]
         if let Storage::Files { topic_prefix, .. } = &mut self {
             prefix.clone_into(topic_prefix);
         }
