@@ -747,7 +747,12 @@ fn oauth_topics(t: &Tansu, token: &common::LocalServer, secret: &str) -> std::pr
     common::bin()
         .args(["topics", "--servers", &t.servers(), "--verbose"])
         .args(["--security-protocol", "SASL_PLAINTEXT"])
-        .args(["--sasl-mechanism", "OAUTHBEARER", "--username", "gcn-client"])
+        .args([
+            "--sasl-mechanism",
+            "OAUTHBEARER",
+            "--username",
+            "gcn-client",
+        ])
         .args(["--oauth-token-url", &token.url("/oauth2/token")])
         .args(["--connect-timeout", "3"])
         .env("ALERTSTREAM_PASSWORD", secret)
@@ -777,7 +782,10 @@ fn oauthbearer_exchanges_the_client_credentials_at_the_token_endpoint() {
     let (token, log) = token_endpoint("oauth", &[]);
     let started = std::time::Instant::now();
     let out = oauth_topics(&t, &token, "gcn-s3cret");
-    assert!(started.elapsed() < Duration::from_secs(20), "the run did not end");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run did not end"
+    );
     let seen = std::fs::read_to_string(log.join("requests.jsonl")).unwrap_or_default();
     let first: serde_json::Value =
         serde_json::from_str(seen.lines().next().unwrap_or("null")).unwrap();

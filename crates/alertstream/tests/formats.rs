@@ -498,7 +498,10 @@ fn a_fink_lsst_solar_system_alert_is_named_by_its_designation() {
     let with_object = br#"{"diaObject": {"diaObjectId": 313853497622790165},
         "diaSource": {"diaSourceId": 1, "diaObjectId": 0, "ra": 1.0, "dec": 2.0},
         "mpc_orbits": null}"#;
-    let alert = d.decode(None, Bytes::from_static(with_object)).unwrap().remove(0);
+    let alert = d
+        .decode(None, Bytes::from_static(with_object))
+        .unwrap()
+        .remove(0);
     assert_eq!(alert.object_id().unwrap().to_string(), "313853497622790165");
 }
 
@@ -520,5 +523,9 @@ fn a_lasair_row_is_an_alert_with_a_light_curve() {
     assert_eq!((alert.ra(), alert.dec()), (Some(150.1), Some(2.2)));
     assert_eq!(alert.time().unwrap().value, 61021.5);
     assert_eq!(alert.measurements().len(), 3);
-    assert_eq!(alert.light_curve().len(), 1, "the newest detection is this alert's own");
+    assert_eq!(
+        alert.light_curve().len(),
+        1,
+        "the newest detection is this alert's own"
+    );
 }
