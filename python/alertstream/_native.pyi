@@ -128,6 +128,7 @@ class Consumer:
         session_timeout_ms: int = 10000,
         fetch_wait_max_ms: Optional[int] = None,
         instance_id: Optional[str] = None,
+        token_url: Optional[str] = None,
         where: Optional[str] = None,
         cone: Union[str, Sequence[Any], None] = None,
         moc: Optional[_Paths] = None,

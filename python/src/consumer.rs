@@ -93,6 +93,7 @@ struct Settings<'a> {
     session_timeout_ms: u32,
     fetch_wait_max_ms: Option<u32>,
     instance_id: Option<String>,
+    token_url: Option<String>,
 }
 
 impl Settings<'_> {
@@ -113,6 +114,7 @@ impl Settings<'_> {
         connection.security.username = self.username;
         connection.security.password = self.password.map(Secret::new);
         connection.security.ssl_ca_location = self.ssl_ca_location;
+        connection.security.token_url = self.token_url;
         connection.connect_timeout = Duration::try_from_secs_f64(self.connect_timeout)
             .map_err(|_| PyValueError::new_err("connect_timeout must be a positive number"))?;
         if let Some(config) = self.config {
@@ -199,7 +201,9 @@ impl PyConsumer {
     /// ``group`` and subscribes to ``topics`` (names, or ``^regex``).
     ///
     /// ``config`` holds further librdkafka properties (they win over the
-    /// arguments). ``format`` forces a payload format (``ztf``, ``fink``,
+    /// arguments). ``mechanism="OAUTHBEARER"`` with ``token_url`` exchanges
+    /// ``username`` (the client id) and ``password`` (the client secret) at
+    /// that OIDC token endpoint for tokens (GCN's Kafka). ``format`` forces a payload format (``ztf``, ``fink``,
     /// ``confluent``, ``antares``, ``json``); by default each message's is
     /// detected. ``schema``, ``schema_dir`` and ``schema_registry`` give
     /// writer schemas that messages do not carry.
@@ -210,7 +214,7 @@ impl PyConsumer {
         start = "earliest", format = None, schema = None, schema_dir = None,
         schema_registry = None, limits = None, connect_timeout = 30.0,
         session_timeout_ms = 10_000, fetch_wait_max_ms = None, instance_id = None,
-        r#where = None, cone = None, moc = None, skymap = None, credible = 0.9,
+        token_url = None, r#where = None, cone = None, moc = None, skymap = None, credible = 0.9,
         watchlist = None, match_radius = None, dedupe = false, once_per_object = None,
         state = None
     ))]
@@ -236,6 +240,7 @@ impl PyConsumer {
         session_timeout_ms: u32,
         fetch_wait_max_ms: Option<u32>,
         instance_id: Option<String>,
+        token_url: Option<String>,
         r#where: Option<String>,
         cone: Option<Bound<'_, PyAny>>,
         moc: Option<Bound<'_, PyAny>>,
@@ -285,6 +290,7 @@ impl PyConsumer {
             session_timeout_ms,
             fetch_wait_max_ms,
             instance_id,
+            token_url,
         };
         let config = settings.consumer_config()?;
         let (servers, group, topics, connection) = (

@@ -7,6 +7,7 @@ fetches at start, and fink-client's ``available_topics``,
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -125,3 +126,26 @@ def test_fink_client_listing_and_poll_and_write(broker, topic, group, fink_messa
         with pytest.raises(FileExistsError):  # the second copy, same name
             consumer.poll_and_write(tmp_path, timeout=30)
         assert os.path.exists(path)
+
+
+def test_oauthbearer_asks_the_token_endpoint_with_the_client_credentials(broker, tmp_path):
+    # GCN's OAUTHBEARER: client id and secret exchanged at an OIDC token
+    # endpoint (a local one answering as GCN's does). Tansu has no
+    # OAUTHBEARER, so the connection itself then fails: only the token
+    # request and the error's silence about the secret are checked.
+    log = tmp_path / "requests.jsonl"
+    server = subprocess.Popen([sys.executable, str(REPO / "tests" / "servers" / "oauth_token.py"), str(log)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = server.stdout.readline().split()[1]
+        with pytest.raises(alertstream.AlertstreamError) as raised:
+            alertstream.Consumer(["igwn.gwalert"], "g", broker.servers, username="gcn-client",
+                                 password="gcn-s3cret", protocol="SASL_PLAINTEXT", mechanism="OAUTHBEARER",
+                                 token_url=f"http://127.0.0.1:{port}/oauth2/token", connect_timeout=3)
+        assert "gcn-s3cret" not in str(raised.value)
+        first = json.loads(log.read_text().splitlines()[0])
+        assert first["form"] == {"grant_type": "client_credentials", "client_id": "gcn-client",
+                                 "client_secret": "gcn-s3cret"}
+    finally:
+        server.kill()
+        server.wait()
