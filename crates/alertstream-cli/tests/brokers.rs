@@ -774,8 +774,8 @@ fn token_endpoint(tag: &str, extra: &[&str]) -> (common::LocalServer, TempDir) {
 /// token endpoint (here a local one answering as GCN's does) before the
 /// broker is contacted, and the secret appears nowhere. What cannot be
 /// tested here: GCN's real token service and a broker that verifies the
-/// token (Tansu 0.6 has no OAUTHBEARER): the run's end is only checked to
-/// come within the connect timeout, not a hang.
+/// token: Tansu 0.6 refuses the OAUTHBEARER handshake, which must end the
+/// run as an authentication error, not a hang.
 #[test]
 fn oauthbearer_exchanges_the_client_credentials_at_the_token_endpoint() {
     let t = Tansu::sqlite();
@@ -800,6 +800,8 @@ fn oauthbearer_exchanges_the_client_credentials_at_the_token_endpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!printed.contains("gcn-s3cret"), "the secret was printed");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(printed.contains("authentication failed for user gcn-client"), "{printed}");
 }
 
 #[test]

@@ -317,7 +317,11 @@ fn explain(servers: &str, identity: &Identity, timeout: Duration, reason: String
             servers: servers.to_owned(),
             reason,
         }
-    } else if lower.contains("sasl authentication") || lower.contains("authentication failed") {
+    } else if lower.contains("sasl authentication")
+        || lower.contains("authentication failed")
+        || lower.contains("mechanism handshake failed")
+        || lower.contains("oauthbearer token")
+    {
         Error::Authentication {
             user: identity.user.clone().unwrap_or_else(|| "(none)".into()),
             servers: servers.to_owned(),
