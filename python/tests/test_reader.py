@@ -203,4 +203,4 @@ def test_a_word_setting_names_its_keyword_and_the_words():
     with pytest.raises(ValueError) as caught:
         alertstream.AlertReader(str(DATA / "ztf"), format="avro")
     assert str(caught.value) == (
-        "format: unknown format 'avro': expected ztf, fink, confluent, antares, json")
+        "format: unknown format 'avro': expected ztf, fink, confluent, antares, json, text")
