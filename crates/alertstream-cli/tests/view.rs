@@ -139,3 +139,34 @@ fn a_png_picture_is_written_for_each_alert_and_text_is_drawn() {
     let said = String::from_utf8_lossy(&size.stdout);
     assert!(said.starts_with("(1200, 860)"), "{said}");
 }
+
+/// The vertical position of the light curve's y-axis title in an SVG.
+fn axis_title_y(svg: &str, title: &str) -> f64 {
+    let at = svg
+        .find(&format!("\n{title}\n"))
+        .unwrap_or_else(|| panic!("no {title} axis"));
+    let tag = &svg[svg[..at].rfind("<text").unwrap()..at];
+    let y = tag.split(" y=\"").nth(1).unwrap();
+    y[..y.find('"').unwrap()].parse().unwrap()
+}
+
+/// An alert without cutouts gives the light curve the whole picture (its
+/// axis centred lower than the title, higher than below a row of cutouts);
+/// the minor grid is gone.
+#[test]
+fn without_cutouts_the_light_curve_takes_the_whole_picture() {
+    let dir = TempDir::new("view-layout");
+    let out = dir.0.display().to_string();
+    let ztf = path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro");
+    let antares = path("antares/1262927.json");
+    let result = run(&["view", "--out", &out, "--picture-format", "svg", &ztf, &antares]);
+    assert_success(&result, "view: ");
+    let with = std::fs::read_to_string(dir.join("472263571115115000.svg")).unwrap();
+    let without = std::fs::read_to_string(dir.join("1262927.svg")).unwrap();
+    // 860 pixels: a 70-pixel title, 340 of cutouts, the light curve below.
+    assert!(axis_title_y(&with, "magnitude") > 560.0);
+    assert!(axis_title_y(&without, "magnitude") < 520.0);
+    assert!(without.contains("(ANTARES alerts carry no cutouts)"));
+    // Grid lines are drawn light (a low opacity), none at full strength.
+    assert!(!with.contains("stroke=\"#000000\" stroke-opacity=\"0.2\""));
+}

@@ -41,6 +41,10 @@ impl PictureFormat {
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 860;
+/// The two title lines.
+const TITLE_HEIGHT: u32 = 70;
+/// The row of cutouts, when the alert has them.
+const CUTOUTS_HEIGHT: u32 = 340;
 const FONT: &str = "sans-serif";
 /// Pixels that hold no value (NaN).
 const NAN_COLOUR: RGBColor = RGBColor(255, 0, 255);
@@ -119,26 +123,25 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<()> {
     root.fill(&WHITE).map_err(drawing)?;
-    let (title, rest) = root.split_vertically(70);
-    draw_title(alert, &title)?;
-    let (top, bottom) = rest.split_vertically(340);
+    let (title, rest) = root.split_vertically(TITLE_HEIGHT);
+    draw_title(alert, &title, stamps.is_empty())?;
+    // Without cutouts the light curve takes the whole picture.
+    if stamps.is_empty() {
+        return draw_light_curve(alert, &rest);
+    }
+    let (top, bottom) = rest.split_vertically(CUTOUTS_HEIGHT);
     let panels = top.split_evenly((1, 3));
     for (panel, stamp) in panels.iter().zip(stamps) {
         draw_stamp(stamp, panel)?;
     }
-    if stamps.is_empty() {
-        let note = if alert.survey() == Survey::Antares {
-            "ANTARES alerts carry no cutouts"
-        } else {
-            "no cutouts in this alert"
-        };
-        top.draw(&Text::new(note, (40, 150), (FONT, 22).into_font()))
-            .map_err(drawing)?;
-    }
     draw_light_curve(alert, &bottom)
 }
 
-fn draw_title<DB: DrawingBackend>(alert: &Alert, area: &DrawingArea<DB, Shift>) -> Result<()> {
+fn draw_title<DB: DrawingBackend>(
+    alert: &Alert,
+    area: &DrawingArea<DB, Shift>,
+    no_cutouts: bool,
+) -> Result<()> {
     let show = |o: Option<String>| o.unwrap_or_else(|| "?".into());
     let line1 = format!(
         "{}   alert {}   {}",
@@ -153,6 +156,12 @@ fn draw_title<DB: DrawingBackend>(alert: &Alert, area: &DrawingArea<DB, Shift>) 
     );
     for (name, value) in fink_fields(alert) {
         line2.push_str(&format!("   {name}: {value}"));
+    }
+    if no_cutouts {
+        line2.push_str(match alert.survey() {
+            Survey::Antares => "   (ANTARES alerts carry no cutouts)",
+            _ => "   (no cutouts in this alert)",
+        });
     }
     let font = (FONT, 22).into_font();
     area.draw(&Text::new(line1, (20, 10), font.clone()))
@@ -262,8 +271,11 @@ fn draw_light_curve<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y_range)
         .map_err(drawing)?;
+    // Major grid lines only, light: the data stand out.
     chart
         .configure_mesh()
+        .max_light_lines(0)
+        .bold_line_style(BLACK.mix(0.08))
         .x_desc("MJD")
         .y_desc(if magnitudes {
             "magnitude"
