@@ -801,7 +801,10 @@ fn oauthbearer_exchanges_the_client_credentials_at_the_token_endpoint() {
     );
     assert!(!printed.contains("gcn-s3cret"), "the secret was printed");
     assert_eq!(out.status.code(), Some(1));
-    assert!(printed.contains("authentication failed for user gcn-client"), "{printed}");
+    assert!(
+        printed.contains("authentication failed for user gcn-client"),
+        "{printed}"
+    );
 }
 
 #[test]

@@ -159,7 +159,15 @@ fn without_cutouts_the_light_curve_takes_the_whole_picture() {
     let out = dir.0.display().to_string();
     let ztf = path("ztf/ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro");
     let antares = path("antares/1262927.json");
-    let result = run(&["view", "--out", &out, "--picture-format", "svg", &ztf, &antares]);
+    let result = run(&[
+        "view",
+        "--out",
+        &out,
+        "--picture-format",
+        "svg",
+        &ztf,
+        &antares,
+    ]);
     assert_success(&result, "view: ");
     let with = std::fs::read_to_string(dir.join("472263571115115000.svg")).unwrap();
     let without = std::fs::read_to_string(dir.join("1262927.svg")).unwrap();
@@ -167,6 +175,8 @@ fn without_cutouts_the_light_curve_takes_the_whole_picture() {
     assert!(axis_title_y(&with, "magnitude") > 560.0);
     assert!(axis_title_y(&without, "magnitude") < 520.0);
     assert!(without.contains("(ANTARES alerts carry no cutouts)"));
-    // Grid lines are drawn light (a low opacity), none at full strength.
-    assert!(!with.contains("stroke=\"#000000\" stroke-opacity=\"0.2\""));
+    // Grid lines: the major ones only, light (plotters' minor lines were
+    // drawn at opacity 0.1, its major ones at 0.2).
+    assert!(with.matches("<line opacity=\"0.08\"").count() >= 6);
+    assert!(!with.contains("<line opacity=\"0.1\"") && !with.contains("<line opacity=\"0.2\""));
 }
