@@ -5,7 +5,7 @@
 use crate::cli::ConsumeArgs;
 use crate::text::display_line;
 use alertstream::kafka::consumer::{newer_versions, topic_list};
-use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig};
+use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig, Forwarder};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
 use alertstream::select::Selection;
 use alertstream::sink::parquet::ParquetOptions;
@@ -64,7 +64,14 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let subscribed = config.topics.clone();
     let consumer = Consumer::new(config).context("cannot start consuming")?;
     tell_newer_versions(&connection, &subscribed);
-    let sink = sink(args.display, saving)?;
+    let mut sink = sink(args.display, saving)?;
+    if let Some((servers, topic)) = &args.forward {
+        let mut to = Connection::new(servers.clone());
+        to.connect_timeout = connection.connect_timeout;
+        let forwarder = Forwarder::new(&to, topic)
+            .with_context(|| format!("cannot forward to {topic} at {servers}"))?;
+        sink = Box::new(Both::new(sink, forwarder));
+    }
     let mut options = Options::default();
     options.limit = args.limit;
     options.idle_timeout = args.timeout.map(Duration::from_secs_f64);

@@ -26,7 +26,10 @@ const LAYERS: [(&str, &[&str]); 15] = [
             "decode", "durable", "error", "limits", "model", "names", "table",
         ],
     ),
-    ("kafka", &["decode", "error", "limits", "model", "names"]),
+    (
+        "kafka",
+        &["decode", "error", "limits", "model", "names", "sink"],
+    ),
     ("profile", &["api", "error", "kafka", "model", "names"]),
     ("select", &["decode", "error", "limits", "model", "names"]),
     ("picture", &["decode", "durable", "error", "model", "names"]),

@@ -41,6 +41,7 @@ fn stream(first: i64, copies: usize) -> Vec<Alert> {
             offset: first + i as i64,
             key: None,
             timestamp_ms: Some(1_700_000_000_000 + i as i64),
+            headers: Vec::new(),
         });
         out.push(alert);
     }
@@ -221,6 +222,7 @@ fn documents_share_a_file_whose_columns_are_the_union_of_theirs() {
             offset,
             key: None,
             timestamp_ms: None,
+            headers: Vec::new(),
         });
         alerts.push(alert);
     }

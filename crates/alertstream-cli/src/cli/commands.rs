@@ -132,6 +132,10 @@ pub struct ConsumeArgs {
     /// Save every alert as a file in DIR (durably, before its offset is committed)
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
+    /// Republish the kept alerts, as received (key, headers, payload), to TOPIC at
+    /// SERVERS (PLAINTEXT; an idempotent producer); offsets are committed once acknowledged
+    #[arg(long, value_name = "SERVERS/TOPIC", value_parser = parse_forward)]
+    pub forward: Option<(String, String)>,
     /// File layout: fink = DIR/<objectId>_<candid>.avro, topic = DIR/<topic>/<alert id>.<ext>
     #[arg(long, default_value = "fink", value_parser = words::<Layout>())]
     pub layout: Layout,
@@ -333,4 +337,16 @@ pub struct RegisterArgs {
 pub struct NameArgs {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub profile: String,
+}
+
+/// `HOST:PORT[,HOST:PORT]/TOPIC`.
+fn parse_forward(s: &str) -> Result<(String, String), String> {
+    match s.rsplit_once('/') {
+        Some((servers, topic)) if !servers.is_empty() && !topic.is_empty() => {
+            Ok((servers.to_owned(), topic.to_owned()))
+        }
+        _ => Err(format!(
+            "expected SERVERS/TOPIC (as 127.0.0.1:9092/mine), got '{s}'"
+        )),
+    }
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod connection;
 pub mod consumer;
+pub mod forward;
 mod oauth;
 pub mod publisher;
 pub mod security;
@@ -14,6 +15,7 @@ pub mod stream;
 pub use crate::model::checkpoint::Checkpoint;
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, Start};
+pub use forward::Forwarder;
 pub use publisher::Publisher;
 #[cfg(feature = "async")]
 pub use stream::AlertStream;

@@ -65,6 +65,8 @@ pub struct KafkaMeta {
     pub key: Option<Bytes>,
     /// Broker or producer timestamp, milliseconds since the Unix epoch.
     pub timestamp_ms: Option<i64>,
+    /// The message's headers, as received (most alert streams send none).
+    pub headers: Vec<(String, Option<Bytes>)>,
 }
 
 /// Which survey's layout a record follows.

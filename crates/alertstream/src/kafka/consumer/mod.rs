@@ -141,6 +141,17 @@ fn format_header(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<Stri
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
+/// A message's headers, copied (none: no allocation).
+fn headers_of(message: &rdkafka::message::BorrowedMessage<'_>) -> Vec<(String, Option<Bytes>)> {
+    use rdkafka::message::Headers;
+    message.headers().map_or_else(Vec::new, |headers| {
+        headers
+            .iter()
+            .map(|h| (h.key.to_owned(), h.value.map(Bytes::copy_from_slice)))
+            .collect()
+    })
+}
+
 impl Consumer {
     /// Connects (failing with a clear error when the broker cannot be
     /// reached, refuses the credentials, or lacks a named topic), joins the
@@ -231,6 +242,7 @@ impl Consumer {
                 offset: message.offset(),
                 key: message.key().map(|k| same_or_copy(&mut self.last_key, k)),
                 timestamp_ms: message.timestamp().to_millis(),
+                headers: headers_of(&message),
             };
             let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
             let format_header = format_header(&message);
