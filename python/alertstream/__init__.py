@@ -120,6 +120,24 @@ class AlertReader(_native.AlertReader):
 
         return polars.from_arrow(self.to_arrow(cutouts=cutouts, skip_errors=skip_errors))
 
+    def _repr_html_(self, limit: int = 10) -> str:
+        """In Jupyter: the first alerts as a table with their pictures as
+        thumbnails (object, alert, time, band, brightness)."""
+        import base64
+        import html
+
+        alerts = self.alerts(skip_errors=True)
+        rows = []
+        for alert in alerts[:limit]:
+            picture = base64.b64encode(alert._repr_png_()).decode()
+            cells = [alert.object_id, alert.alert_id, alert.time, alert.band, alert.brightness]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+                        + f'<td><img width="240" src="data:image/png;base64,{picture}"/></td></tr>')
+        head = "".join(f"<th>{h}</th>" for h in ("object", "alert", "time", "band", "brightness", "picture"))
+        more = f"<p>{len(alerts)} alerts; the first {limit} shown</p>" if len(alerts) > limit else \
+            f"<p>{len(alerts)} alerts</p>"
+        return f"<div>{more}<table><tr>{head}</tr>{''.join(rows)}</table></div>"
+
     def to_iterator(self, *, skip_errors: bool = False) -> Iterator[dict]:
         """The alerts as dicts, one after the other (fink-client's ``to_iterator``)."""
         return iter(self.to_list(skip_errors=skip_errors))

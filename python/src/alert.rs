@@ -259,6 +259,54 @@ impl PyAlert {
         PyBytes::new(py, self.alert.raw())
     }
 
+    /// Magnitude (ZTF, ANTARES) or flux in nJy (Rubin, Lasair) with its
+    /// error, as text: ``"18.360±0.090 mag"``.
+    #[getter]
+    fn brightness(&self) -> Option<String> {
+        self.alert.brightness().map(|b| b.to_string())
+    }
+
+    /// The alert's picture (its cutouts above its light curve, as `alertstream
+    /// view` draws it) as PNG bytes; Jupyter shows it (``_repr_png_``).
+    fn _repr_png_<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let png = py
+            .detach(|| picture_png(&self.alert))
+            .map_err(errors::to_py)?;
+        Ok(PyBytes::new(py, &png))
+    }
+
+    /// The key fields and the picture, for Jupyter.
+    fn _repr_html_(&self, py: Python<'_>) -> PyResult<String> {
+        let png = py
+            .detach(|| picture_png(&self.alert))
+            .map_err(errors::to_py)?;
+        let id = |i: Option<alertstream::Id>| i.map_or("-".to_owned(), |i| i.to_string());
+        let rows = [
+            ("survey", Survey::name(self.alert.survey()).to_owned()),
+            ("object", id(self.alert.object_id())),
+            ("alert", id(self.alert.alert_id())),
+            (
+                "time (UTC)",
+                self.alert.time().map_or("-".into(), |t| t.to_utc_string()),
+            ),
+            ("band", self.alert.band().unwrap_or_else(|| "-".into())),
+            (
+                "brightness",
+                self.alert
+                    .brightness()
+                    .map_or("-".into(), |b| b.to_string()),
+            ),
+        ];
+        let cells: String = rows
+            .iter()
+            .map(|(k, v)| format!("<tr><th>{}</th><td>{}</td></tr>", k, html_escape(v)))
+            .collect();
+        Ok(format!(
+            "<div><table>{cells}</table><img width=\"600\" src=\"data:image/png;base64,{}\"/></div>",
+            alertstream::model::value::base64_str(&png)
+        ))
+    }
+
     fn __repr__(&self) -> String {
         let id = |i: Option<alertstream::Id>| i.map_or("?".to_owned(), |i| i.to_string());
         let time = self
@@ -374,4 +422,27 @@ impl PyCutout {
             self.stamp.bitpix
         )
     }
+}
+
+/// The alert's picture as PNG bytes (drawn in a temporary folder).
+fn picture_png(alert: &alertstream::Alert) -> alertstream::Result<Vec<u8>> {
+    use alertstream::picture::{save_picture, PictureFormat};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("alertstream-repr-{}-{n}", std::process::id()));
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| alertstream::Error::Io { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let drawn = save_picture(alert, &dir, PictureFormat::Png)
+        .and_then(|path| std::fs::read(&path).map_err(io(&path)));
+    let _ = std::fs::remove_dir_all(&dir);
+    drawn
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -204,3 +204,25 @@ def test_a_word_setting_names_its_keyword_and_the_words():
         alertstream.AlertReader(str(DATA / "ztf"), format="avro")
     assert str(caught.value) == (
         "format: unknown format 'avro': expected ztf, fink, confluent, antares, json, text")
+
+
+def test_alerts_render_in_a_notebook():
+    # Jupyter calls _repr_html_ (and _repr_png_): the key fields and the picture.
+    import base64
+
+    path = DATA / "ztf" / "ztf_v3.3_472263571115115000_ZTF17aaajnnn.avro"
+    alert = alertstream.read_alerts(str(path))[0]
+    png = alert._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    page = alert._repr_html_()
+    assert "ZTF17aaajnnn" in page and "472263571115115000" in page
+    assert alert.brightness is not None and alert.brightness.endswith(" mag")
+    assert alert.brightness in page
+    embedded = page.split("data:image/png;base64,")[1].split('"')[0]
+    assert base64.b64decode(embedded).startswith(b"\x89PNG")
+
+    reader = alertstream.AlertReader(str(DATA / "ztf"))
+    table = reader._repr_html_(limit=3)
+    count = len(reader.alerts())
+    assert f"<p>{count} alerts; the first 3 shown</p>" in table
+    assert table.count("<tr>") == 1 + 3 and table.count("data:image/png;base64,") == 3

@@ -415,7 +415,8 @@ fn same_kind(type_: &RegularType, value: Value) -> bool {
     )
 }
 
-fn base64_str(bytes: &[u8]) -> String {
+/// Bytes as standard base64 (as alerts' bytes are written in JSON).
+pub fn base64_str(bytes: &[u8]) -> String {
     base64_simd::STANDARD.encode_to_string(bytes)
 }
 
