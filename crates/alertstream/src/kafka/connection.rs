@@ -208,23 +208,33 @@ pub(crate) struct ErrorContext(pub ErrorLog);
 
 impl rdkafka::consumer::ConsumerContext for ErrorContext {}
 
-impl Recorder for ErrorContext {
-    fn errors(&self) -> &ErrorLog {
-        &self.0
-    }
+error_keeping_context!(ErrorContext, 0);
+
+/// [`Recorder`] and [`ClientContext`] for a context whose [`ErrorLog`] is
+/// field `$log`: librdkafka's errors and log kept to explain failures,
+/// OAUTHBEARER tokens refreshed.
+macro_rules! error_keeping_context {
+    ($context:ty, $log:tt) => {
+        impl crate::kafka::connection::Recorder for $context {
+            fn errors(&self) -> &crate::kafka::connection::ErrorLog {
+                &self.$log
+            }
+        }
+
+        impl rdkafka::ClientContext for $context {
+            crate::kafka::oauth::token_refresh!();
+
+            fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
+                self.$log.record(reason);
+            }
+
+            fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
+                crate::kafka::connection::record_log(&self.$log, level, message);
+            }
+        }
+    };
 }
-
-impl ClientContext for ErrorContext {
-    crate::kafka::oauth::token_refresh!();
-
-    fn error(&self, _: rdkafka::error::KafkaError, reason: &str) {
-        self.0.record(reason);
-    }
-
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
-        record_log(&self.0, level, message);
-    }
-}
+pub(crate) use error_keeping_context;
 
 /// Who we are to the broker, for error messages (never the password).
 #[derive(Debug, Clone, Default)]

@@ -5,14 +5,13 @@
 //! committed after the delivery reports.
 
 use crate::error::{kafka, Error, Result};
-use crate::kafka::connection::{Connection, ErrorLog, Recorder};
+use crate::kafka::connection::{Connection, ErrorLog};
 use crate::model::alert::Alert;
 use crate::sink::{Checkpoint, Sink};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientContext;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,23 +34,7 @@ impl Context {
     }
 }
 
-impl Recorder for Context {
-    fn errors(&self) -> &ErrorLog {
-        &self.1
-    }
-}
-
-impl ClientContext for Context {
-    crate::kafka::oauth::token_refresh!();
-
-    fn error(&self, _: KafkaError, reason: &str) {
-        self.1.record(reason);
-    }
-
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
-        crate::kafka::connection::record_log(&self.1, level, message);
-    }
-}
+crate::kafka::connection::error_keeping_context!(Context, 1);
 
 impl ProducerContext for Context {
     type DeliveryOpaque = Box<u64>;

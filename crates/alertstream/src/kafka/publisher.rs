@@ -2,13 +2,12 @@
 //! topics and how broker developers simulate a survey's stream.
 
 use crate::error::{kafka, Error, Result};
-use crate::kafka::connection::{Connection, ErrorLog, Recorder};
+use crate::kafka::connection::{Connection, ErrorLog};
 use crate::model::alert::Alert;
 use crate::model::format::Format;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientContext;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,23 +99,7 @@ struct Deliveries {
 
 struct Context(Arc<Deliveries>, ErrorLog);
 
-impl Recorder for Context {
-    fn errors(&self) -> &ErrorLog {
-        &self.1
-    }
-}
-
-impl ClientContext for Context {
-    crate::kafka::oauth::token_refresh!();
-
-    fn error(&self, _: KafkaError, reason: &str) {
-        self.1.record(reason);
-    }
-
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
-        crate::kafka::connection::record_log(&self.1, level, message);
-    }
-}
+crate::kafka::connection::error_keeping_context!(Context, 1);
 
 impl ProducerContext for Context {
     type DeliveryOpaque = ();
