@@ -224,17 +224,13 @@ def _antares_options(servers: Optional[str], protocol: Optional[str]) -> Dict[st
     known settings."""
     if servers is not None:
         return {}
+    given = [] if protocol is None else ["security.protocol"]
     try:
-        options = dict(antares_streaming_options())
+        return dict(antares_streaming_options(given=given))
     except BrokerError as e:
         warnings.warn(f"cannot fetch ANTARES' streaming options ({e}); using the known settings",
                       RuntimeWarning, stacklevel=3)
         return {}
-    for key in ("sasl.username", "sasl.password", "group.id"):
-        options.pop(key, None)
-    if protocol is not None:
-        options.pop("security.protocol", None)
-    return options
 
 
 class Client(StreamingClient):

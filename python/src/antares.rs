@@ -12,16 +12,22 @@ fn api_or_default(api: Option<String>) -> String {
 }
 
 /// The librdkafka options ANTARES' API serves
-/// (``client/config/streaming/default``), as a dict of strings.
+/// (``client/config/streaming/default``) that a client applies: without the
+/// user's credentials and group, and without the keys in ``given`` (set by
+/// the caller, they win).
 #[pyfunction]
-#[pyo3(signature = (api = None))]
+#[pyo3(signature = (api = None, given = Vec::new()))]
 pub fn antares_streaming_options(
     py: Python<'_>,
     api: Option<String>,
+    given: Vec<String>,
 ) -> PyResult<Vec<(String, String)>> {
     let api = api_or_default(api);
-    py.detach(move || antares::streaming_options(&api))
-        .map_err(errors::to_py)
+    let options = py
+        .detach(move || antares::streaming_options(&api))
+        .map_err(errors::to_py)?;
+    let given: Vec<&str> = given.iter().map(String::as_str).collect();
+    Ok(antares::applicable(options, &given))
 }
 
 /// A thumbnail for Python: type, file name, MIME type, bytes.

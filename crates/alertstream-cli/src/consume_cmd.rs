@@ -45,8 +45,7 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     };
     let saving = saving(&args, &target.profile.topic_prefix)?;
     let connection = target.connection.clone();
-    let config_group = group.clone();
-    let mut config = ConsumerConfig::new(target.connection, group, &[]);
+    let mut config = ConsumerConfig::new(target.connection, group.clone(), &[]);
     config.topics = topics;
     config.start = args.start;
     config.decoder = args.format.decoder_options();
@@ -78,7 +77,6 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     options.batch = args.batch.max(1);
     options.batch_wait = Duration::from_millis(args.batch_ms);
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let group = config_group.clone();
     let stats = stream(consumer, sink, options, progress, selection)?;
     if !args.quiet {
         report(&stats, args.save.as_ref());

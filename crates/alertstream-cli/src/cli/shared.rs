@@ -1,6 +1,7 @@
 //! Option groups that several commands share, flattened into each: how to
 //! read payloads (format, schemas, limits), and how to reach a broker.
 
+use alertstream::api::antares::applicable;
 use alertstream::decode::Limits;
 use alertstream::kafka::security::{Mechanism, Protocol, Secret};
 use alertstream::kafka::Connection;
@@ -223,16 +224,17 @@ impl BrokerArgs {
                 return;
             }
         };
-        let given = &self.connection;
-        let flag_given = |key: &str| match key {
-            "security.protocol" => given.security_protocol.is_some(),
-            "sasl.mechanism" | "sasl.mechanisms" => given.sasl_mechanism.is_some(),
-            "ssl.ca.location" => given.ssl_ca_location.is_some(),
-            // Credentials are the user's own, never the API's.
-            "sasl.username" | "sasl.password" => true,
-            _ => false,
-        };
-        for (key, value) in options.into_iter().filter(|(k, _)| !flag_given(k)) {
+        let flags = &self.connection;
+        let given: Vec<&str> = [
+            (flags.security_protocol.is_some(), "security.protocol"),
+            (flags.sasl_mechanism.is_some(), "sasl.mechanism"),
+            (flags.sasl_mechanism.is_some(), "sasl.mechanisms"),
+            (flags.ssl_ca_location.is_some(), "ssl.ca.location"),
+        ]
+        .into_iter()
+        .filter_map(|(set, key)| set.then_some(key))
+        .collect();
+        for (key, value) in applicable(options, &given) {
             if key == "bootstrap.servers" {
                 connection.servers = value;
             } else {

@@ -49,6 +49,29 @@ pub fn streaming_options(api: &str) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
+/// librdkafka keys that are the user's own, never taken from the API.
+pub const USER_KEYS: [&str; 3] = ["sasl.username", "sasl.password", "group.id"];
+
+/// The streaming options a client applies: without the user's own keys
+/// ([`USER_KEYS`]) and without those the user set (`given`), which win.
+///
+/// ```
+/// use alertstream::api::antares::applicable;
+/// let served = vec![
+///     ("bootstrap.servers".to_owned(), "kafka:9092".to_owned()),
+///     ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+///     ("sasl.username".to_owned(), "someone".to_owned()),
+/// ];
+/// let kept = applicable(served, &["security.protocol"]);
+/// assert_eq!(kept, [("bootstrap.servers".to_owned(), "kafka:9092".to_owned())]);
+/// ```
+pub fn applicable(options: Vec<(String, String)>, given: &[&str]) -> Vec<(String, String)> {
+    options
+        .into_iter()
+        .filter(|(key, _)| !USER_KEYS.contains(&key.as_str()) && !given.contains(&key.as_str()))
+        .collect()
+}
+
 /// One of an alert's thumbnails, as antares-client's `get_thumbnails` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thumbnail {

@@ -194,11 +194,16 @@ impl Decoder {
 
     /// Like [`Decoder::decode`] but keeps the alerts read before a failure.
     pub fn decode_partial(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
+        self.decode_as(self.format, key, value)
+    }
+
+    /// Strips the gzip layers and decodes as `format` (detected when `None`).
+    fn decode_as(&self, format: Option<Format>, key: Option<&[u8]>, value: Bytes) -> Decoded {
         let value = match framing::strip_gzip_layers(value, &self.limits) {
             Ok(inner) => inner,
             Err(e) => return Decoded::failed(e),
         };
-        let mut decoded = self.decode_unwrapped(key, value);
+        let mut decoded = self.decode_unwrapped(format, key, value);
         for alert in &mut decoded.alerts {
             alert.set_limits(self.limits);
         }
@@ -206,8 +211,13 @@ impl Decoder {
     }
 
     /// Decodes a payload whose gzip layers are off.
-    fn decode_unwrapped(&self, key: Option<&[u8]>, value: Bytes) -> Decoded {
-        let format = match self.format.or_else(|| self.detect(key, &value)) {
+    fn decode_unwrapped(
+        &self,
+        format: Option<Format>,
+        key: Option<&[u8]>,
+        value: Bytes,
+    ) -> Decoded {
+        let format = match format.or_else(|| self.detect(key, &value)) {
             Some(f) => f,
             None => {
                 return Decoded::failed(Error::UnknownFormat {
@@ -242,52 +252,28 @@ impl Decoder {
         value: Bytes,
         header: Option<&str>,
     ) -> Decoded {
-        let Some(header) = header.filter(|_| self.format.is_none()) else {
-            let decoded = self.decode_partial(key, value.clone());
-            let unknown = matches!(
-                &decoded.failure,
-                Some(Failure {
-                    error: Error::UnknownFormat { .. },
-                    ..
-                })
-            );
-            return match unknown && decoded.alerts.is_empty() && is_text(&value) {
-                true => single(self.decode_text(text_kind(&value), value)),
-                false => decoded,
-            };
-        };
-        let hinted = |format| {
-            let mut decoded = self.decode_partial_as(format, key, value.clone());
-            for alert in &mut decoded.alerts {
-                alert.set_limits(self.limits);
+        let header = header.filter(|_| self.format.is_none());
+        let named = match header {
+            Some("json") => Some(Format::Json),
+            Some("avro") => Some(Format::Ztf),
+            Some(kind @ ("voevent" | "gcntextnotice" | "circular" | "external")) => {
+                return single(self.decode_text(kind, value));
             }
-            decoded
+            _ => None,
+        };
+        let decoded = self.decode_as(named.or(self.format), key, value.clone());
+        if named.is_some() || !decoded.alerts.is_empty() {
+            return decoded;
+        }
+        let Some(failure) = &decoded.failure else {
+            return decoded;
         };
         match header {
-            "json" => hinted(Format::Json),
-            "avro" => hinted(Format::Ztf),
-            "voevent" | "gcntextnotice" | "circular" | "external" => {
-                single(self.decode_text(header, value))
+            Some(kind) => single(self.decode_text(kind, value)),
+            None if matches!(failure.error, Error::UnknownFormat { .. }) && is_text(&value) => {
+                single(self.decode_text(text_kind(&value), value))
             }
-            _ => {
-                let decoded = self.decode_partial(key, value.clone());
-                match decoded.failure {
-                    Some(_) if decoded.alerts.is_empty() => single(self.decode_text(header, value)),
-                    _ => decoded,
-                }
-            }
-        }
-    }
-
-    /// Like [`Decoder::decode_partial`], the format given.
-    fn decode_partial_as(&self, format: Format, key: Option<&[u8]>, value: Bytes) -> Decoded {
-        match framing::strip_gzip_layers(value, &self.limits) {
-            Ok(inner) => match format {
-                Format::Ztf => self.decode_container(inner),
-                Format::Json => self.decode_json(inner),
-                _ => self.decode_unwrapped(key, inner),
-            },
-            Err(e) => Decoded::failed(e),
+            None => decoded,
         }
     }
 

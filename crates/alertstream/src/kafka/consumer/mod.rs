@@ -130,17 +130,6 @@ impl std::fmt::Debug for Consumer {
 /// The header in which SCiMMA's hop-client names a message's format.
 pub const FORMAT_HEADER: &str = "_format";
 
-/// The value of a message's `_format` header, if it has one.
-fn format_header(message: &rdkafka::message::BorrowedMessage<'_>) -> Option<String> {
-    use rdkafka::message::Headers;
-    let headers = message.headers()?;
-    headers
-        .iter()
-        .find(|h| h.key == FORMAT_HEADER)
-        .and_then(|h| h.value)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
 /// A message's headers, copied (none: no allocation).
 fn headers_of(message: &rdkafka::message::BorrowedMessage<'_>) -> Vec<(String, Option<Bytes>)> {
     use rdkafka::message::Headers;
@@ -245,8 +234,13 @@ impl Consumer {
                 headers: headers_of(&message),
             };
             let payload = Bytes::copy_from_slice(message.payload().unwrap_or_default());
-            let format_header = format_header(&message);
             drop(message);
+            let format_header = meta
+                .headers
+                .iter()
+                .find(|(key, _)| key == FORMAT_HEADER)
+                .and_then(|(_, value)| value.as_deref())
+                .map(String::from_utf8_lossy);
             let decoded = self.decoder.decode_with_format_header(
                 meta.key.as_deref(),
                 payload.clone(),
