@@ -424,21 +424,10 @@ impl PyCutout {
     }
 }
 
-/// The alert's picture as PNG bytes (drawn in a temporary folder).
+/// The alert's picture as PNG bytes.
 fn picture_png(alert: &alertstream::Alert) -> alertstream::Result<Vec<u8>> {
-    use alertstream::picture::{save_picture, PictureFormat};
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("alertstream-repr-{}-{n}", std::process::id()));
-    let io = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| alertstream::Error::Io { path, source }
-    };
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let drawn = save_picture(alert, &dir, PictureFormat::Png)
-        .and_then(|path| std::fs::read(&path).map_err(io(&path)));
-    let _ = std::fs::remove_dir_all(&dir);
-    drawn
+    use alertstream::picture::{render, PictureFormat};
+    render(alert, &alert.cutouts()?, PictureFormat::Png)
 }
 
 fn html_escape(text: &str) -> String {

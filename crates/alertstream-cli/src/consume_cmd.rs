@@ -6,6 +6,7 @@ use crate::cli::ConsumeArgs;
 use crate::text::display_line;
 use alertstream::kafka::consumer::{newer_versions, topic_list};
 use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig, Forwarder};
+use alertstream::notify::{Destination, Notifier, NotifyOptions, Rate};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
 use alertstream::select::Selection;
 use alertstream::sink::parquet::ParquetOptions;
@@ -44,6 +45,7 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         once: args.once.once(&group, args.save.as_ref())?,
     };
     let saving = saving(&args, &target.profile.topic_prefix)?;
+    let notifier = notifier(&args)?;
     let connection = target.connection.clone();
     let mut config = ConsumerConfig::new(target.connection, group.clone(), &[]);
     config.topics = topics;
@@ -71,6 +73,9 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot forward to {topic} at {servers}"))?;
         sink = Box::new(Both::new(sink, forwarder));
     }
+    if let Some(notifier) = notifier {
+        sink = Box::new(Both::new(sink, notifier));
+    }
     let mut options = Options::default();
     options.limit = args.limit;
     options.idle_timeout = args.timeout.map(Duration::from_secs_f64);
@@ -83,6 +88,26 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     }
     report_transfer_end(&connection, &group, &subscribed);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The notifier of `--notify`, its undelivered messages kept beside the saved alerts.
+fn notifier(args: &ConsumeArgs) -> anyhow::Result<Option<Notifier>> {
+    let notify = &args.notify;
+    if notify.notify.is_empty() {
+        return Ok(None);
+    }
+    let rate: Option<Rate> = notify.notify_rate.as_deref().map(str::parse).transpose()?;
+    let env = |name: &str| std::env::var(name).ok();
+    let mut destinations = Vec::new();
+    for spec in &notify.notify {
+        let mut destination = Destination::parse(spec, None, env)?;
+        destination.rate = rate.or(destination.rate);
+        destinations.push(destination);
+    }
+    let mut options = NotifyOptions::new(args.save.clone().unwrap_or_else(|| PathBuf::from(".")));
+    options.give_up = Duration::from_secs_f64(notify.notify_give_up.max(0.0));
+    options.pictures = !notify.no_notify_pictures;
+    Ok(Some(Notifier::new(destinations, options)?))
 }
 
 /// Says so when the broker has a newer major version of a subscribed

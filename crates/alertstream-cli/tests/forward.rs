@@ -6,38 +6,10 @@
 
 mod common;
 
-use common::{fink_python, Running, Tansu};
+use common::{fink_python, json_alert_producer as producer, Running, Tansu};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
-
-/// A confluent-kafka producer of `n` JSON alerts to `topic`: key `k<i>`,
-/// headers `origin` and `i`, candid `i`; `pause` seconds between messages.
-fn producer(t: &Tansu, topic: &str, n: usize, pause: f64) -> Command {
-    let script = r#"
-import json, sys, time, confluent_kafka
-servers, topic, n, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-p = confluent_kafka.Producer({"bootstrap.servers": servers, "linger.ms": 5})
-for i in range(n):
-    value = json.dumps({"objectId": f"ZTF26fwd{i:05d}", "candid": i, "magpsf": 15 + (i % 10) * 0.5})
-    p.produce(topic, key=f"k{i}".encode(), value=value.encode(),
-              headers=[("origin", b"replica"), ("i", str(i).encode())])
-    p.poll(0)
-    if pause:
-        time.sleep(pause)
-sys.exit(1 if p.flush(30) else 0)
-"#;
-    let mut command = Command::new(fink_python());
-    command.args([
-        "-c",
-        script,
-        &t.servers(),
-        topic,
-        &n.to_string(),
-        &pause.to_string(),
-    ]);
-    command
-}
 
 fn produce(t: &Tansu, topic: &str, n: usize) {
     let out = producer(t, topic, n, 0.0).output().unwrap();

@@ -39,6 +39,8 @@ pub mod kafka;
 pub mod limits;
 pub mod model;
 pub mod names;
+#[cfg(feature = "notify")]
+pub mod notify;
 #[cfg(feature = "picture")]
 pub mod picture;
 #[cfg(feature = "kafka")]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and the modules it may use, lowest first.
-const LAYERS: [(&str, &[&str]); 15] = [
+const LAYERS: [(&str, &[&str]); 16] = [
     ("limits", &[]),
     ("error", &["limits"]),
     ("names", &["error"]),
@@ -33,6 +33,7 @@ const LAYERS: [(&str, &[&str]); 15] = [
     ("profile", &["api", "error", "kafka", "model", "names"]),
     ("select", &["decode", "error", "limits", "model", "names"]),
     ("picture", &["decode", "durable", "error", "model", "names"]),
+    ("notify", &["durable", "error", "model", "picture", "sink"]),
     ("pipeline", &["error", "kafka", "model", "select", "sink"]),
 ];
 

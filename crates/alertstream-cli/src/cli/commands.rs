@@ -179,6 +179,35 @@ pub struct ConsumeArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub once: OnceArgs,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Tell each kept alert to slack:WEBHOOK_URL (or `slack` with the URL in
+    /// ALERTSTREAM_SLACK_WEBHOOK_URL), telegram:CHAT_ID (the bot token in
+    /// ALERTSTREAM_TELEGRAM_TOKEN) or webhook:URL; repeatable. An alert's offset is committed
+    /// once every destination accepted it (or it was written to DIR/_undelivered/)
+    #[arg(long, value_name = "DESTINATION")]
+    pub notify: Vec<String>,
+    /// At most this many messages per destination (N/s, N/min, N/h); alerts above it are told
+    /// together in one digest. Default: 1/s for Slack and Telegram, none for a webhook
+    #[arg(long, value_name = "RATE", requires = "notify")]
+    pub notify_rate: Option<String>,
+    /// Retry a notification that fails (HTTP 429 after its Retry-After, 5xx and network
+    /// errors with backoff) this long, then write it to _undelivered/ (in --save DIR, else
+    /// in the current folder) and go on
+    #[arg(
+        long,
+        default_value_t = 300.0,
+        value_name = "SECONDS",
+        requires = "notify"
+    )]
+    pub notify_give_up: f64,
+    /// Send Telegram text only, without the alert's picture
+    #[arg(long, requires = "notify")]
+    pub no_notify_pictures: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod checkpoint;
 pub mod format;
 pub mod lightcurve;
+pub mod portal;
 pub mod schema;
 pub mod stamp;
 pub mod summary;

@@ -8,7 +8,7 @@
 
 mod stretch;
 
-use crate::durable::{file_name_part, AtomicFile};
+use crate::durable::{file_name_part, write_atomically};
 use crate::error::{Error, Result};
 use crate::model::alert::{Alert, Survey};
 use crate::model::lightcurve::{Kind, Measurement};
@@ -93,28 +93,70 @@ pub fn save_picture_with(
     dir: &Path,
     format: PictureFormat,
 ) -> Result<PathBuf> {
-    register_font()?;
     // Alerts without an id of their own (Lasair rows) are named by object.
     let id = alert
         .alert_id()
         .or_else(|| alert.object_id())
         .map(|i| file_name_part(&i.to_string()))
         .unwrap_or_else(|| "alert".into());
-    let file = AtomicFile::for_path_writer(dir.join(format!("{id}.{}", format.extension())));
-    let tmp = file.temporary_path().to_path_buf();
+    let path = dir.join(format!("{id}.{}", format.extension()));
+    write_atomically(&path, &render(alert, stamps, format)?)?;
+    Ok(path)
+}
+
+/// The alert's picture as the bytes of a PNG or SVG file, drawn in memory.
+pub fn render(alert: &Alert, stamps: &[Stamp], format: PictureFormat) -> Result<Vec<u8>> {
+    register_font()?;
     match format {
         PictureFormat::Png => {
-            let root = BitMapBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(alert, stamps, &root)?;
-            root.present().map_err(drawing)?;
+            let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+            {
+                let root =
+                    BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+                draw(alert, stamps, &root)?;
+                root.present().map_err(drawing)?;
+            }
+            encode_png(&rgb, WIDTH, HEIGHT, png::ColorType::Rgb)
         }
         PictureFormat::Svg => {
-            let root = SVGBackend::new(&tmp, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(alert, stamps, &root)?;
-            root.present().map_err(drawing)?;
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+                draw(alert, stamps, &root)?;
+                root.present().map_err(drawing)?;
+            }
+            Ok(svg.into_bytes())
         }
     }
-    file.commit()
+}
+
+/// One cutout as a small greyscale PNG (a thumbnail): the same zscale and
+/// asinh stretch as the picture, north up, NaN pixels black.
+pub fn stamp_png(stamp: &Stamp) -> Result<Vec<u8>> {
+    let (w, h) = (stamp.width, stamp.height);
+    let values = stretch::display_values(stamp);
+    let mut grey = vec![0u8; w * h];
+    // FITS row 1 is the bottom row; PNG rows go top down.
+    for (i, v) in values.iter().enumerate() {
+        let (x, y) = (i % w, i / w);
+        if y < h && !v.is_nan() {
+            grey[(h - 1 - y) * w + x] = (v * 255.0).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let side = |n: usize| u32::try_from(n).map_err(|_| Error::Picture("cutout too large".into()));
+    encode_png(&grey, side(w)?, side(h)?, png::ColorType::Grayscale)
+}
+
+fn encode_png(pixels: &[u8], width: u32, height: u32, colour: png::ColorType) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(colour);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(pixels))
+        .map_err(drawing)?;
+    Ok(out)
 }
 
 fn draw<DB: DrawingBackend>(
