@@ -9,6 +9,7 @@ use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig, Forwarder}
 use alertstream::notify::{Destination, Notifier, NotifyOptions, Rate};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
 use alertstream::select::Selection;
+use alertstream::serve::Live;
 use alertstream::sink::parquet::ParquetOptions;
 use alertstream::sink::{Both, Handler, Sink, Storage, StorageFormat};
 use alertstream::{Alert, Error};
@@ -73,16 +74,31 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot forward to {topic} at {servers}"))?;
         sink = Box::new(Both::new(sink, forwarder));
     }
+    let live = args.serve.map(|_| Live::default());
     if let Some(notifier) = notifier {
+        if let Some(live) = &live {
+            live.with_tally(notifier.tally());
+        }
         sink = Box::new(Both::new(sink, notifier));
     }
+    // The web view of what is saved, with the run's metrics and health.
+    let _server = match (args.serve, &args.save, &live) {
+        (Some(addr), Some(dir), Some(live)) => {
+            Some(crate::serve_cmd::start(dir, addr, Some(live.clone()))?)
+        }
+        _ => None,
+    };
     let mut options = Options::default();
     options.limit = args.limit;
     options.idle_timeout = args.timeout.map(Duration::from_secs_f64);
     options.batch = args.batch.max(1);
     options.batch_wait = Duration::from_millis(args.batch_ms);
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let stats = stream(consumer, sink, options, progress, selection)?;
+    let stats = stream(consumer, sink, options, progress, selection, live.as_ref());
+    if let (Err(e), Some(live)) = (&stats, &live) {
+        live.fail(format!("{e:#}"));
+    }
+    let stats = stats?;
     if !args.quiet {
         report(&stats, args.save.as_ref());
     }
@@ -288,6 +304,7 @@ pub fn stream(
     options: Options,
     progress: bool,
     selection: Selection,
+    live: Option<&Live>,
 ) -> anyhow::Result<Stats> {
     let selecting = !selection.is_empty();
     let pipeline = Pipeline::new(consumer, sink)
@@ -295,6 +312,9 @@ pub fn stream(
         .select(selection)
         .stop_on(stop_on_signals()?);
     let show = |p: &Progress| {
+        if let Some(live) = live {
+            live.update(p);
+        }
         if progress {
             let lag = p.lag.map_or("?".to_owned(), |l| l.to_string());
             let rate = p.seen as f64 / p.seconds.max(1e-9);

@@ -9,6 +9,7 @@ mod decode_cmd;
 mod hint;
 mod out;
 mod publish_cmd;
+mod serve_cmd;
 mod table_cmd;
 mod text;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         cli::Command::Auth(a) => auth_cmd::auth(a),
         cli::Command::Brokers(a) => auth_cmd::brokers(a),
         cli::Command::Thumbnails(a) => api_cmd::thumbnails_cmd(a),
+        cli::Command::Serve(a) => serve_cmd::serve(a),
         cli::Command::Topics(a) => admin_cmd::topics(a),
         cli::Command::Lag(a) => admin_cmd::lag(a),
         cli::Command::Reset(a) => admin_cmd::reset(a),

@@ -175,6 +175,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         options,
         std::io::stderr().is_terminal(),
         Default::default(),
+        None,
     )?;
     report(&stats, Some(&args.dir));
     eprintln!(

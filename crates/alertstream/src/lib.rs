@@ -49,6 +49,8 @@ pub mod pipeline;
 pub mod profile;
 #[cfg(feature = "select")]
 pub mod select;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod sink;
 #[cfg(feature = "table")]
 pub mod table;

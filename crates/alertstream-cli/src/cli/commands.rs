@@ -181,6 +181,25 @@ pub struct ConsumeArgs {
     pub once: OnceArgs,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// Serve a live web view of the saved alerts, with /metrics and /health, at this address
+    /// (127.0.0.1:8080 is this machine only; another address warns: the page has no
+    /// authentication)
+    #[arg(long, value_name = "ADDR", requires = "save")]
+    pub serve: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A folder of saved alerts (consume --save)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to listen: this machine only by default; another address warns (no
+    /// authentication)
+    #[arg(long, default_value = alertstream::serve::DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Stop after this many seconds (default: until Ctrl-C)
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
 }
 
 #[derive(Debug, Args)]

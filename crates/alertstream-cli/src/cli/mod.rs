@@ -115,6 +115,13 @@ pub mod examples {
         alertstream brokers --json\n\n\
         A preset is one flag away: consume, topics, lag and publish take --broker NAME\n\
         (credentials: --username, and ALERTSTREAM_PASSWORD or --password-stdin).";
+    pub const SERVE: &str = "Examples:\n  \
+        alertstream serve tests/data --listen 127.0.0.1:0 --duration 2\n  \
+        alertstream serve tests/data/ztf --listen 127.0.0.1:0 --duration 2\n\n\
+        Open the address it prints in a browser on this machine: the alerts newest first with\n\
+        their thumbnails; sort, search by object, filter with --where expressions; an alert's\n\
+        picture, fields and broker portals. New alerts appear as `consume --save DIR` saves\n\
+        them (or run `consume --save DIR --serve ADDR`, which adds /metrics and /health).";
     pub const DEMO: &str = "Examples:\n  \
         alertstream demo\n  \
         alertstream demo --servers 127.0.0.1:9092 --dir demo-alerts\n\n\
@@ -162,6 +169,9 @@ pub enum Command {
     /// Register, show, list and remove broker profiles (credentials stored 0600)
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Serve a live web view of a folder of saved alerts (list, pictures, fields, filters)
+    #[command(after_help = examples::SERVE)]
+    Serve(ServeArgs),
     /// Run a whole stream on the bundled alerts: embedded broker, publish, consume, save
     #[command(after_help = examples::DEMO)]
     Demo(DemoArgs),

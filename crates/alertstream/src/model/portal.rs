@@ -73,7 +73,7 @@ pub fn classification(alert: &Alert) -> Option<String> {
 
 /// An id as one URL path segment: unreserved characters kept, the rest
 /// percent-encoded (a designation such as "2015 BC557" has a space).
-fn url_segment(id: &str) -> String {
+pub fn url_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for byte in id.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {

@@ -124,13 +124,27 @@ pub struct Stats {
     pub seconds: f64,
     /// From the first alert to the last: the rate the stream was served at.
     pub streaming_seconds: f64,
-    /// Broker outages waited out.
+    /// Broker outages waited out...
     pub outages: u64,
+    /// ...and how long they lasted, all together.
+    pub outage_seconds: f64,
+    /// Alerts received and kept, per topic.
+    pub topics: std::collections::BTreeMap<String, TopicCount>,
+    /// Kept alerts whose offsets were committed (the sink made them safe).
+    pub committed: u64,
     /// The run ended on a stop request.
     pub stopped: bool,
 }
 
-/// Where a run stands, for progress displays.
+/// Alerts of one topic.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TopicCount {
+    pub seen: u64,
+    pub kept: u64,
+    pub quarantined: u64,
+}
+
+/// Where a run stands, for progress displays and metrics.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Progress {
@@ -144,6 +158,18 @@ pub struct Progress {
     pub seconds: f64,
     /// Messages the broker holds beyond what was fetched, when known.
     pub lag: Option<i64>,
+    /// The same per topic and partition.
+    pub partition_lag: Vec<(String, i32, i64)>,
+    /// Undecodable messages.
+    pub quarantined: u64,
+    /// Per topic.
+    pub topics: std::collections::BTreeMap<String, TopicCount>,
+    /// Kept alerts committed.
+    pub committed: u64,
+    /// Seconds without a reachable broker, all outages together.
+    pub outage_seconds: f64,
+    /// Since when no broker is reachable, if none is now.
+    pub outage: Option<f64>,
 }
 
 /// How often the broker's health and the assignment are looked at (the
@@ -225,6 +251,7 @@ impl<S: Sink> Pipeline<S> {
             options,
             stats: Stats::default(),
             oldest_unsealed: None,
+            kept_at_seal: Default::default(),
             #[cfg(feature = "select")]
             selection,
         };
@@ -243,6 +270,8 @@ struct Run<S> {
     options: Options,
     stats: Stats,
     oldest_unsealed: Option<Instant>,
+    /// Alerts kept when each batch not yet committed was sealed.
+    kept_at_seal: std::collections::VecDeque<u64>,
     watch: Watch,
     #[cfg(feature = "select")]
     selection: Selection,
@@ -297,14 +326,7 @@ impl<S: Sink> Run<S> {
             }
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                progress(&Progress {
-                    seen: self.stats.seen,
-                    alerts: self.stats.alerts,
-                    #[cfg(feature = "select")]
-                    dropped: self.stats.dropped,
-                    seconds: start.elapsed().as_secs_f64(),
-                    lag: self.consumer.lag(),
-                });
+                progress(&self.progress(start));
             }
         };
         self.stats.seconds = start.elapsed().as_secs_f64();
@@ -318,8 +340,45 @@ impl<S: Sink> Run<S> {
         result
     }
 
+    fn progress(&self, start: Instant) -> Progress {
+        let outage = match self.consumer.health() {
+            crate::kafka::consumer::Health::Outage { since, .. } => {
+                Some(since.elapsed().as_secs_f64())
+            }
+            _ => None,
+        };
+        Progress {
+            seen: self.stats.seen,
+            alerts: self.stats.alerts,
+            #[cfg(feature = "select")]
+            dropped: self.stats.dropped,
+            seconds: start.elapsed().as_secs_f64(),
+            lag: self.consumer.lag(),
+            partition_lag: self.consumer.partition_lag(),
+            quarantined: self.stats.quarantined,
+            topics: self.stats.topics.clone(),
+            committed: self.stats.committed,
+            outage_seconds: self.stats.outage_seconds + outage.unwrap_or(0.0),
+            outage,
+        }
+    }
+
+    /// Counts in a topic's row (made on its first alert).
+    fn count(&mut self, topic: Option<&str>, add: impl FnOnce(&mut TopicCount)) {
+        let topic = topic.unwrap_or("-");
+        match self.stats.topics.get_mut(topic) {
+            Some(count) => add(count),
+            None => {
+                let mut count = TopicCount::default();
+                add(&mut count);
+                self.stats.topics.insert(topic.to_owned(), count);
+            }
+        }
+    }
+
     fn take(&mut self, #[allow(unused_mut)] mut alert: Alert) -> Result<()> {
         self.stats.seen += 1;
+        self.count(alert.kafka().map(|k| k.topic.as_str()), |c| c.seen += 1);
         // Kept or dropped, the alert is in the batch in hand: its offset is
         // committed with it.
         self.oldest_unsealed.get_or_insert_with(Instant::now);
@@ -329,12 +388,14 @@ impl<S: Sink> Run<S> {
             return Ok(());
         }
         self.stats.alerts += 1;
+        self.count(alert.kafka().map(|k| k.topic.as_str()), |c| c.kept += 1);
         self.stats.bytes += alert.avro_datum().map_or(alert.raw().len(), |d| d.len()) as u64;
         self.sink.take(&alert)
     }
 
     fn quarantine(&mut self, poison: &PoisonMessage) -> Result<()> {
         self.stats.quarantined += 1;
+        self.count(Some(&poison.topic), |c| c.quarantined += 1);
         let place = match self.sink.quarantine(poison)? {
             Some(path) => format!("kept in {}", path.display()),
             None => "not kept".to_owned(),
@@ -363,6 +424,7 @@ impl<S: Sink> Run<S> {
 
     fn seal(&mut self) -> Result<()> {
         self.oldest_unsealed = None;
+        self.kept_at_seal.push_back(self.stats.alerts);
         self.sink.seal(self.consumer.checkpoint())
     }
 
@@ -375,6 +437,11 @@ impl<S: Sink> Run<S> {
     fn commit(&mut self, checkpoints: Vec<Checkpoint>) -> Result<()> {
         if checkpoints.is_empty() {
             return Ok(());
+        }
+        for _ in 0..checkpoints.len() {
+            if let Some(kept) = self.kept_at_seal.pop_front() {
+                self.stats.committed = kept;
+            }
         }
         let mut all = Checkpoint::default();
         for checkpoint in checkpoints {

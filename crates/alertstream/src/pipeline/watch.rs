@@ -62,6 +62,7 @@ impl Watch {
             (Health::Connected, None) => {}
             (Health::Connected, Some((since, _))) => {
                 self.outage = None;
+                stats.outage_seconds += since.elapsed().as_secs_f64();
                 log::warn!(
                     "broker reachable again at {} after {:.0} s (outage {} of this run)",
                     consumer.servers(),

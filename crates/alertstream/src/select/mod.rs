@@ -183,17 +183,23 @@ impl Dropped {
     }
 
     /// `where 12, region 3` for the criteria that dropped any.
-    pub fn describe(&self) -> String {
-        let parts: Vec<String> = [
+    /// Each criterion's name and count.
+    pub fn by_criterion(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        [
             ("where", self.by_where),
             ("region", self.by_region),
             ("watchlist", self.by_watchlist),
             ("duplicate", self.duplicates),
         ]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(what, n)| format!("{what} {n}"))
-        .collect();
+        .into_iter()
+    }
+
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .by_criterion()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{what} {n}"))
+            .collect();
         parts.join(", ")
     }
 }

@@ -24,6 +24,8 @@ pub(super) struct Context {
 pub(super) struct SharedState {
     /// Total consumer lag from the last statistics; `None` before them.
     pub(super) lag: Option<i64>,
+    /// The same, per topic and partition.
+    pub(super) partition_lag: Vec<(String, i32, i64)>,
     /// Since when no broker has been connected (from the statistics).
     pub(super) outage_since: Option<Instant>,
     /// A reason for the outage, from the error events.
@@ -102,16 +104,17 @@ impl ClientContext for Context {
     }
 
     fn stats(&self, statistics: Statistics) {
-        let lag: i64 = statistics
+        let partition_lag: Vec<(String, i32, i64)> = statistics
             .topics
-            .values()
-            .flat_map(|t| t.partitions.values())
-            .filter(|p| p.partition >= 0 && p.consumer_lag >= 0)
-            .map(|p| p.consumer_lag)
-            .sum();
+            .iter()
+            .flat_map(|(topic, t)| t.partitions.values().map(move |p| (topic, p)))
+            .filter(|(_, p)| p.partition >= 0 && p.consumer_lag >= 0)
+            .map(|(topic, p)| (topic.clone(), p.partition, p.consumer_lag))
+            .collect();
         let connected = statistics.brokers.values().any(|b| b.state == "UP");
         let mut state = self.state();
-        state.lag = Some(lag);
+        state.lag = Some(partition_lag.iter().map(|(_, _, lag)| lag).sum());
+        state.partition_lag = partition_lag;
         if connected {
             state.outage_since = None;
             state.outage_reason = None;

@@ -314,6 +314,11 @@ impl Consumer {
         self.shared().lag
     }
 
+    /// The lag per topic and partition, as last reported (empty before).
+    pub fn partition_lag(&self) -> Vec<(String, i32, i64)> {
+        self.shared().partition_lag.clone()
+    }
+
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group
