@@ -30,10 +30,11 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # librdkafka builds from source (C compiler, OpenSSL for SASL/TLS, zlib,
 # zstd); the registry test serves schemas with Python's http.server; the TLS
 # test puts socat in front of the broker with certificates made by openssl;
-# the shared de-duplication state is tested against Debian's redis-server.
+# the shared de-duplication state is tested against Debian's redis-server;
+# the web view is opened in Debian's headless chromium.
 need=()
 for pkg in libssl-dev zlib1g-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
-for tool in pkg-config make python3 socat openssl redis-server; do command -v "$tool" >/dev/null || need+=("$tool"); done
+for tool in pkg-config make python3 socat openssl redis-server chromium; do command -v "$tool" >/dev/null || need+=("$tool"); done
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing system packages: ${need[*]}" >&2
@@ -76,7 +77,7 @@ stage "the library without librdkafka (--no-default-features: decode-only users)
 cargo clippy -p alertstream --no-default-features --all-targets --locked -- -D warnings
 
 stage "library docs (broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p alertstream --no-deps --features async --locked -q
+RUSTDOCFLAGS="-D warnings" cargo doc -p alertstream --no-deps --features async,serve --locked -q
 
 stage "waiting for the Tansu build"
 if ! wait "$tansu_pid"; then

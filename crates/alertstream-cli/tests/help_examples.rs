@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// The commands whose help has examples, in an order where each example's
 /// topics and groups exist by the time it runs (publish before consume).
-const COMMANDS: [&[&str]; 14] = [
+const COMMANDS: [&[&str]; 15] = [
     &["decode"],
     &["inspect"],
     &["table"],
@@ -26,6 +26,7 @@ const COMMANDS: [&[&str]; 14] = [
     &["auth", "register"],
     &["brokers"],
     &["thumbnails"],
+    &["serve"],
     &["demo"],
 ];
 

@@ -171,13 +171,9 @@ fn a_browser_lists_the_alerts_and_sees_a_new_one_arrive() {
     assert!(page["picture_width"].as_u64().unwrap() >= 1000, "{page}");
 }
 
-/// The API's rows against fastavro's reading of the same files; `where`
-/// filters as `decode --where` does; sorting by magnitude.
-#[test]
-fn the_api_agrees_with_an_independent_reader() {
-    let (dir, names, _) = saved_folder();
-    let (_server, url) = serve(&dir.0);
-    indexed(&url);
+/// fastavro's reading of the alerts of a folder, by file name: object,
+/// candid, magnitude, band.
+fn fastavro_rows(dir: &Path) -> Value {
     let script = r#"
 import fastavro, json, pathlib, sys
 rows = {}
@@ -191,11 +187,83 @@ print(json.dumps(rows))
 "#;
     let out = Command::new(fink_python())
         .args(["-c", script])
-        .arg(&dir.0)
+        .arg(dir)
         .output()
         .unwrap();
     common::assert_success(&out, "fastavro: ");
-    let want: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A table of alerts (`alertstream table`, as `consume --save-format
+/// parquet` writes them): a row each, read back as alerts.
+#[test]
+fn the_rows_of_parquet_files_are_listed_as_alerts() {
+    let want = fastavro_rows(&common::data("ztf"));
+    let dir = TempDir::new("serve-parquet");
+    let table = dir.join("ztf.parquet");
+    let out = common::run(&[
+        "table",
+        common::path("ztf").as_str(),
+        "-o",
+        table.to_str().unwrap(),
+    ]);
+    common::assert_success(&out, "table: ");
+    let (_server, url) = serve(&dir.0);
+    indexed(&url);
+    let listed = json(&url, "/api/alerts?limit=500");
+    let got: std::collections::BTreeSet<(String, String, String)> = listed["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["object_id"].to_string(),
+                r["alert_id"].to_string(),
+                format!("{:.4}", r["mag"].as_f64().unwrap()),
+            )
+        })
+        .collect();
+    let expected: std::collections::BTreeSet<(String, String, String)> = want
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|w| {
+            (
+                w["object_id"].to_string(),
+                w["alert_id"].to_string(),
+                format!("{:.4}", w["mag"].as_f64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let filtered = json(
+        &url,
+        "/api/alerts?limit=500&where=candidate.magpsf%20%3C%2018",
+    );
+    let bright = want
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|w| w["mag"].as_f64().unwrap() < 18.0)
+        .count();
+    assert_eq!(filtered["total"], bright);
+    let id = listed["alerts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .replace('#', "%23");
+    let page = json(&url, &format!("/api/alerts/{id}"));
+    assert!(page["fields"]["candidate"]["magpsf"].is_number(), "{page}");
+    assert_eq!(get(&url, &format!("/alerts/{id}/picture.svg")).0, 200);
+}
+
+/// The API's rows against fastavro's reading of the same files; `where`
+/// filters as `decode --where` does; sorting by magnitude.
+#[test]
+fn the_api_agrees_with_an_independent_reader() {
+    let (dir, names, _) = saved_folder();
+    let (_server, url) = serve(&dir.0);
+    indexed(&url);
+    let want = fastavro_rows(&dir.0);
     let listed = json(&url, "/api/alerts?limit=500&sort=mag&order=asc");
     let rows = listed["alerts"].as_array().unwrap();
     assert_eq!(rows.len(), names.len());

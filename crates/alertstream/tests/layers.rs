@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and the modules it may use, lowest first.
-const LAYERS: [(&str, &[&str]); 16] = [
+const LAYERS: [(&str, &[&str]); 17] = [
     ("limits", &[]),
     ("error", &["limits"]),
     ("names", &["error"]),
@@ -35,6 +35,12 @@ const LAYERS: [(&str, &[&str]); 16] = [
     ("picture", &["decode", "durable", "error", "model", "names"]),
     ("notify", &["durable", "error", "model", "picture", "sink"]),
     ("pipeline", &["error", "kafka", "model", "select", "sink"]),
+    (
+        "serve",
+        &[
+            "decode", "error", "model", "notify", "picture", "pipeline", "select",
+        ],
+    ),
 ];
 
 fn src() -> PathBuf {

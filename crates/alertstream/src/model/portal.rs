@@ -61,7 +61,8 @@ pub fn portal_links(alert: &Alert) -> Vec<Link> {
     }
 }
 
-/// The class a broker added to the alert, if any (see [`CLASS_FIELDS`]).
+/// The class a broker added to the alert, if any: Fink's class, a
+/// classification column (Lasair's Sherlock), TNS, then the CDS cross-match.
 pub fn classification(alert: &Alert) -> Option<String> {
     let record = alert.record();
     CLASS_FIELDS.iter().find_map(|name| {

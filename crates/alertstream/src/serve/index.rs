@@ -20,8 +20,14 @@ use std::time::{Duration, SystemTime};
 pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
 /// Files decoded together while indexing.
 const CHUNK: usize = 512;
-/// The file extensions of saved alerts.
+/// The file extensions of saved alerts: a file each...
 const ALERT_EXTENSIONS: [&str; 2] = ["avro", "json"];
+/// ...or rows of a table.
+const TABLE_EXTENSION: &str = "parquet";
+
+/// A row to decode: its position in the index, its file, its row number
+/// in a Parquet file.
+type Todo = (usize, PathBuf, Option<usize>);
 
 /// One saved alert, as the list shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +36,9 @@ pub struct Row {
     pub id: String,
     #[serde(skip)]
     pub path: PathBuf,
+    /// The row number, for a row of a Parquet file.
+    #[serde(skip)]
+    pub part: Option<usize>,
     /// When the file was saved, in nanoseconds since the Unix epoch.
     #[serde(skip)]
     pub saved: u128,
@@ -55,7 +64,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn listed(id: String, path: PathBuf, saved: u128) -> Row {
+    fn listed(id: String, path: PathBuf, part: Option<usize>, saved: u128) -> Row {
         let picture = format!("/alerts/{}/picture.svg", url_segment(&id));
         // Until decoded, the file name stands in for the object (fink layout:
         // <objectId>_<candid>.avro).
@@ -63,11 +72,12 @@ impl Row {
         let object = stem
             .split('_')
             .next()
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && part.is_none())
             .map(str::to_owned);
         Row {
             id,
             path,
+            part,
             saved,
             observed: None,
             decoded: false,
@@ -220,15 +230,24 @@ impl Index {
                 Ok(rel) => rel.to_string_lossy().into_owned(),
                 Err(_) => continue,
             };
-            if state.by_id.contains_key(&id) {
-                continue;
-            }
             let saved = std::fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos());
-            added.push(Row::listed(id, path, saved));
+            if is_table(&path) {
+                // A Parquet file is renamed into place whole: known by its first row.
+                if state.by_id.contains_key(&format!("{id}#0")) {
+                    continue;
+                }
+                let rows = super::parquet::row_count(&path).unwrap_or(0);
+                added.extend(
+                    (0..rows)
+                        .map(|k| Row::listed(format!("{id}#{k}"), path.clone(), Some(k), saved)),
+                );
+            } else if !state.by_id.contains_key(&id) {
+                added.push(Row::listed(id, path, None, saved));
+            }
         }
         added.sort_by_key(|r| r.saved);
         let count = added.len();
@@ -241,50 +260,84 @@ impl Index {
         count
     }
 
-    /// Decodes the rows not decoded yet, newest first, on every core.
+    /// Decodes the rows not decoded yet, newest first.
     fn decode_pending(&self) {
-        let mut todo: Vec<(usize, PathBuf)> = {
+        let mut todo: Vec<Todo> = {
             let state = self.read();
             state
                 .rows
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| !r.decoded)
-                .map(|(i, r)| (i, r.path.clone()))
+                .map(|(i, r)| (i, r.path.clone(), r.part))
                 .collect()
         };
         todo.reverse();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         for chunk in todo.chunks(CHUNK) {
             let mut decoded = Vec::with_capacity(chunk.len());
-            map_ordered(
-                chunk,
-                threads,
-                |(i, path)| (*i, self.alert(path)),
-                |done| {
-                    decoded.push(done);
-                    ControlFlow::Continue(())
-                },
-            );
+            self.each_alert(chunk, |i, alert| decoded.push((i, alert)));
             let mut state = self.write();
             for (i, alert) in decoded {
-                if let (Some(row), Some(alert)) = (state.rows.get_mut(i), alert) {
-                    row.fill(&alert);
-                } else if let Some(row) = state.rows.get_mut(i) {
-                    row.decoded = true;
+                if let Some(row) = state.rows.get_mut(i) {
+                    match alert {
+                        Some(alert) => row.fill(&alert),
+                        None => row.decoded = true,
+                    }
                 }
             }
         }
     }
 
+    /// Decodes the rows of `todo`: files on every core, the rows of a
+    /// Parquet file in one pass over it.
+    fn each_alert(&self, todo: &[Todo], mut each: impl FnMut(usize, Option<Alert>)) {
+        let (tables, files): (Vec<&Todo>, Vec<&Todo>) = todo.iter().partition(|t| t.2.is_some());
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        map_ordered(
+            &files,
+            threads,
+            |(i, path, _)| (*i, self.file_alert(path)),
+            |(i, alert)| {
+                each(i, alert);
+                ControlFlow::Continue(())
+            },
+        );
+        let mut by_file: HashMap<&Path, Vec<(usize, usize)>> = HashMap::new();
+        for (i, path, part) in tables {
+            if let Some(k) = part {
+                by_file.entry(path.as_path()).or_default().push((*k, *i));
+            }
+        }
+        for (path, mut rows) in by_file {
+            rows.sort_unstable();
+            let numbers: Vec<usize> = rows.iter().map(|(k, _)| *k).collect();
+            let position: HashMap<usize, usize> = rows.into_iter().collect();
+            let read = super::parquet::each_row(&self.decoder, path, &numbers, |k, alert| {
+                if let Some(&i) = position.get(&k) {
+                    each(i, alert);
+                }
+            });
+            if let Err(e) = read {
+                log::warn!("{e}");
+            }
+        }
+    }
+
     /// The first alert of a saved file (`None` if it cannot be read).
-    pub fn alert(&self, path: &Path) -> Option<Alert> {
+    fn file_alert(&self, path: &Path) -> Option<Alert> {
         self.decoder
             .decode_file(path)
             .into_result()
             .ok()?
             .into_iter()
             .next()
+    }
+
+    /// The alert of a row (`None` if it cannot be read).
+    pub fn alert(&self, row: &Row) -> Option<Alert> {
+        let mut found = None;
+        self.each_alert(&[(0, row.path.clone(), row.part)], |_, alert| found = alert);
+        found
     }
 
     /// The row and file of an id the index knows; nothing else is ever read.
@@ -367,7 +420,7 @@ impl Index {
     /// and only for rows added since.
     fn verdicts(&self, text: &str) -> Result<Vec<Option<bool>>> {
         let filter = Filter::parse(text)?;
-        let (mut verdicts, todo): (Vec<Option<bool>>, Vec<(usize, PathBuf)>) = {
+        let (mut verdicts, todo): (Vec<Option<bool>>, Vec<Todo>) = {
             let state = self.read();
             let mut verdicts = match &state.filtered {
                 Some((t, v)) if t == text => v.clone(),
@@ -379,25 +432,13 @@ impl Index {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| verdicts[*i].is_none())
-                .map(|(i, r)| (i, r.path.clone()))
+                .map(|(i, r)| (i, r.path.clone(), r.part))
                 .collect();
             (verdicts, todo)
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        map_ordered(
-            &todo,
-            threads,
-            |(i, path)| {
-                (
-                    *i,
-                    self.alert(path).map(|a| filter.test(&a).unwrap_or(false)),
-                )
-            },
-            |(i, verdict)| {
-                verdicts[i] = Some(verdict.unwrap_or(false));
-                ControlFlow::Continue(())
-            },
-        );
+        self.each_alert(&todo, |i, alert| {
+            verdicts[i] = Some(alert.is_some_and(|a| filter.test(&a).unwrap_or(false)));
+        });
         self.write().filtered = Some((text.to_owned(), verdicts.clone()));
         Ok(verdicts)
     }
@@ -433,8 +474,14 @@ fn brightness_key(row: &Row) -> f64 {
     row.mag.or(row.flux_njy).unwrap_or(f64::INFINITY)
 }
 
+fn extension(path: &Path) -> &str {
+    path.extension().and_then(|e| e.to_str()).unwrap_or("")
+}
+
+fn is_table(path: &Path) -> bool {
+    extension(path) == TABLE_EXTENSION
+}
+
 fn is_alert_file(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| ALERT_EXTENSIONS.contains(&e))
+    ALERT_EXTENSIONS.contains(&extension(path)) || is_table(path)
 }

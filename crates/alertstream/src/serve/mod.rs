@@ -16,6 +16,7 @@
 
 mod index;
 mod metrics;
+mod parquet;
 mod routes;
 
 pub use index::{Index, Query, Row, SortBy};

@@ -158,7 +158,7 @@ async fn known(app: &App, id: String) -> Result<(Row, Alert), Response> {
     let index = app.index.clone();
     let found = tokio::task::spawn_blocking(move || {
         let row = index.get(&id)?;
-        let alert = index.alert(&row.path)?;
+        let alert = index.alert(&row)?;
         Some((row, alert))
     })
     .await;
