@@ -94,7 +94,7 @@ def main():
         by_mag = get(url + "/api/alerts?sort=mag&order=asc&limit=50")
         assert by_mag["total"] == N
 
-        where = urllib.parse.quote("candidate.magpsf < 18 AND candidate.fid = 1")
+        where = urllib.parse.quote("candidate.magpsf < 18 AND candidate.rb > 0.5")
         filter_start = time.perf_counter()
         filtered = get(url + f"/api/alerts?where={where}")
         filter_s = time.perf_counter() - filter_start

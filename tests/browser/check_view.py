@@ -26,9 +26,6 @@ import urllib.request
 import websocket
 from PIL import Image
 
-URL, DIR, NEW_FILE, ALERT_ID, SHOT = sys.argv[1:6]
-
-
 class Page:
     def __init__(self, ws_url):
         self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
@@ -84,6 +81,7 @@ ROWS = "[...document.querySelectorAll('#alerts tbody tr.alert')].map(r => [r.dat
 
 
 def main():
+    URL, DIR, NEW_FILE, ALERT_ID, SHOT = sys.argv[1:6]
     profile = tempfile.mkdtemp(prefix="alertstream-chromium-")
     process, ws_url = start_chromium(profile)
     try:

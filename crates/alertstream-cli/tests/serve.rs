@@ -194,6 +194,20 @@ print(json.dumps(rows))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Object, candid and magnitude (4 decimals) of each row.
+fn facts(rows: &[Value]) -> std::collections::BTreeSet<(String, String, String)> {
+    rows.iter()
+        .map(|r| {
+            let mag = r["mag"].as_f64().unwrap();
+            (
+                r["object_id"].to_string(),
+                r["alert_id"].to_string(),
+                format!("{mag:.4}"),
+            )
+        })
+        .collect()
+}
+
 /// A table of alerts (`alertstream table`, as `consume --save-format
 /// parquet` writes them): a row each, read back as alerts.
 #[test]
@@ -211,30 +225,15 @@ fn the_rows_of_parquet_files_are_listed_as_alerts() {
     let (_server, url) = serve(&dir.0);
     indexed(&url);
     let listed = json(&url, "/api/alerts?limit=500");
-    let got: std::collections::BTreeSet<(String, String, String)> = listed["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["object_id"].to_string(),
-                r["alert_id"].to_string(),
-                format!("{:.4}", r["mag"].as_f64().unwrap()),
-            )
-        })
-        .collect();
-    let expected: std::collections::BTreeSet<(String, String, String)> = want
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|w| {
-            (
-                w["object_id"].to_string(),
-                w["alert_id"].to_string(),
-                format!("{:.4}", w["mag"].as_f64().unwrap()),
-            )
-        })
-        .collect();
+    let got = facts(listed["alerts"].as_array().unwrap());
+    let expected = facts(
+        &want
+            .as_object()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     assert_eq!(got, expected);
     let filtered = json(
         &url,

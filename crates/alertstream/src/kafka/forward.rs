@@ -7,12 +7,12 @@
 use crate::error::{kafka, Error, Result};
 use crate::kafka::connection::{Connection, ErrorLog};
 use crate::model::alert::Alert;
-use crate::sink::{Checkpoint, Sink};
+use crate::sink::{Checkpoint, Ledger, Sink};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,11 +20,7 @@ use std::time::{Duration, Instant};
 pub const FINISH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Messages in flight per batch, and the first delivery that failed.
-#[derive(Default)]
-struct Acks {
-    pending: HashMap<u64, usize>,
-    failed: Option<String>,
-}
+type Acks = Ledger;
 
 struct Context(Arc<Mutex<Acks>>, ErrorLog);
 
@@ -41,14 +37,8 @@ impl ProducerContext for Context {
     fn delivery(&self, result: &DeliveryResult<'_>, batch: Box<u64>) {
         let mut acks = self.acks();
         match result {
-            Ok(_) => {
-                if let Some(n) = acks.pending.get_mut(&batch) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-            Err((e, _)) => {
-                acks.failed.get_or_insert_with(|| e.to_string());
-            }
+            Ok(_) => acks.settle(&[*batch]),
+            Err((e, _)) => acks.fail(e.to_string()),
         }
     }
 }
@@ -105,7 +95,7 @@ impl Forwarder {
     }
 
     fn failure(&self) -> Result<()> {
-        match self.acks().failed.clone() {
+        match self.acks().failed().map(str::to_owned) {
             Some(reason) => Err(Error::Publish(format!(
                 "forwarding to {} failed: {reason}; the alerts not acknowledged are \
                  delivered again at the next run",
@@ -130,7 +120,7 @@ impl Forwarder {
             });
         }
         let key = meta.and_then(|m| m.key.as_deref());
-        *self.acks().pending.entry(self.batch).or_default() += 1;
+        self.acks().add(self.batch, 1);
         loop {
             let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(self.batch))
                 .payload(&alert.raw()[..])
@@ -174,18 +164,8 @@ impl Sink for Forwarder {
     fn durable(&mut self) -> Result<Vec<Checkpoint>> {
         self.producer.poll(Duration::ZERO);
         self.failure()?;
-        let mut safe = Vec::new();
         let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some((_, batch)) = self.sealed.front() {
-            if acks.pending.get(batch).is_some_and(|n| *n > 0) {
-                break;
-            }
-            acks.pending.remove(batch);
-            if let Some((checkpoint, _)) = self.sealed.pop_front() {
-                safe.push(checkpoint);
-            }
-        }
-        Ok(safe)
+        Ok(acks.release(&mut self.sealed))
     }
 
     fn finish(&mut self) -> Result<Vec<Checkpoint>> {

@@ -236,7 +236,7 @@ impl Worker {
                 self.tally.digests.fetch_add(1, Ordering::Relaxed);
             }
         }
-        ledger(&self.ledger).done(&job.batches);
+        ledger(&self.ledger).settle(&job.batches);
     }
 
     /// `_undelivered/<service>-<topic>-<partition>-<offset>.json`: where it

@@ -36,9 +36,9 @@ pub use rate::Rate;
 
 use crate::error::{Error, Result};
 use crate::model::alert::Alert;
-use crate::sink::{Checkpoint, Sink};
+use crate::sink::{Checkpoint, Ledger, Sink};
 use lane::Lane;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -97,30 +97,10 @@ impl Tally {
 
 /// Alerts in flight per batch, across destinations; the first failure
 /// that makes alerts unsafe (an `_undelivered/` file that cannot be written).
-#[derive(Debug, Default)]
-pub(crate) struct Ledger {
-    pending: HashMap<u64, usize>,
-    failed: Option<String>,
-}
-
 pub(crate) type SharedLedger = Arc<Mutex<Ledger>>;
 
 pub(crate) fn ledger(shared: &SharedLedger) -> MutexGuard<'_, Ledger> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Ledger {
-    pub fn done(&mut self, batches: &[u64]) {
-        for batch in batches {
-            if let Some(n) = self.pending.get_mut(batch) {
-                *n = n.saturating_sub(1);
-            }
-        }
-    }
-
-    pub fn fail(&mut self, reason: String) {
-        self.failed.get_or_insert(reason);
-    }
 }
 
 /// Notifies each alert it takes; see the module documentation.
@@ -171,7 +151,7 @@ impl Notifier {
     }
 
     fn failure(&self) -> Result<()> {
-        match ledger(&self.ledger).failed.clone() {
+        match ledger(&self.ledger).failed().map(str::to_owned) {
             Some(reason) => Err(Error::Config(format!(
                 "notifications: {reason}; the alerts not told are delivered again at the next run"
             ))),
@@ -180,25 +160,14 @@ impl Notifier {
     }
 
     fn release(&mut self) -> Vec<Checkpoint> {
-        let mut safe = Vec::new();
-        let mut ledger = ledger(&self.ledger);
-        while let Some((_, batch)) = self.sealed.front() {
-            if ledger.pending.get(batch).is_some_and(|n| *n > 0) {
-                break;
-            }
-            ledger.pending.remove(batch);
-            if let Some((checkpoint, _)) = self.sealed.pop_front() {
-                safe.push(checkpoint);
-            }
-        }
-        safe
+        ledger(&self.ledger).release(&mut self.sealed)
     }
 }
 
 impl Sink for Notifier {
     fn take(&mut self, alert: &Alert) -> Result<()> {
         let facts = Facts::of(alert);
-        *ledger(&self.ledger).pending.entry(self.batch).or_default() += self.lanes.len();
+        ledger(&self.ledger).add(self.batch, self.lanes.len());
         for lane in &self.lanes {
             lane.send(self.batch, &facts, alert)?;
         }

@@ -11,6 +11,7 @@
 mod background;
 mod files;
 mod handler;
+mod ledger;
 #[cfg(feature = "table")]
 pub mod parquet;
 pub mod stamps;
@@ -21,6 +22,7 @@ pub use crate::model::checkpoint::Checkpoint;
 pub use background::{BackgroundSink, Saver};
 pub use files::{Batch, FileSink, Layout, Naming, Prepared, SaveFormat, QUARANTINE_DIR};
 pub use handler::{Both, Handler};
+pub use ledger::Ledger;
 pub use storage::{Storage, StorageFormat};
 
 use crate::error::{PoisonMessage, Result};
