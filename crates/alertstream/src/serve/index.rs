@@ -29,24 +29,20 @@ const TABLE_EXTENSION: &str = "parquet";
 /// in a Parquet file.
 type Todo = (usize, PathBuf, Option<usize>);
 
-/// One saved alert, as the list shows it.
-#[derive(Debug, Clone, Serialize)]
+/// One saved alert, as the list shows it (100,000 of them fit in a few
+/// tens of MB: URLs and paths are made when asked for).
+#[derive(Debug, Clone)]
 pub struct Row {
-    /// The file's path under the folder: the alert's id in the view.
+    /// The file's path under the folder (`#<row>` after a Parquet file's):
+    /// the alert's id in the view.
     pub id: String,
-    #[serde(skip)]
-    pub path: PathBuf,
     /// The row number, for a row of a Parquet file.
-    #[serde(skip)]
     pub part: Option<usize>,
     /// When the file was saved, in nanoseconds since the Unix epoch.
-    #[serde(skip)]
     pub saved: u128,
     /// The observation time (seconds since the Unix epoch), once decoded.
-    #[serde(skip)]
     pub observed: Option<f64>,
     /// Decoded (false while indexing; the file name stands in).
-    #[serde(skip)]
     pub decoded: bool,
     pub object_id: Option<String>,
     pub alert_id: Option<String>,
@@ -59,13 +55,36 @@ pub struct Row {
     pub class: Option<String>,
     pub matches: Vec<String>,
     pub probdensity: Option<f64>,
-    pub thumbnail: Option<String>,
-    pub picture: String,
+    /// It carries a science cutout (a thumbnail).
+    pub science: bool,
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let url = url_segment(&self.id);
+        let mut map = s.serialize_map(Some(14))?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("object_id", &self.object_id)?;
+        map.serialize_entry("alert_id", &self.alert_id)?;
+        map.serialize_entry("survey", self.survey)?;
+        map.serialize_entry("topic", &self.topic)?;
+        map.serialize_entry("time_utc", &self.time_utc)?;
+        map.serialize_entry("band", &self.band)?;
+        map.serialize_entry("mag", &self.mag)?;
+        map.serialize_entry("flux_njy", &self.flux_njy)?;
+        map.serialize_entry("class", &self.class)?;
+        map.serialize_entry("matches", &self.matches)?;
+        map.serialize_entry("probdensity", &self.probdensity)?;
+        let thumbnail = self.science.then(|| format!("/alerts/{url}/thumb.png"));
+        map.serialize_entry("thumbnail", &thumbnail)?;
+        map.serialize_entry("picture", &format!("/alerts/{url}/picture.svg"))?;
+        map.end()
+    }
 }
 
 impl Row {
-    fn listed(id: String, path: PathBuf, part: Option<usize>, saved: u128) -> Row {
-        let picture = format!("/alerts/{}/picture.svg", url_segment(&id));
+    fn listed(id: String, path: &Path, part: Option<usize>, saved: u128) -> Row {
         // Until decoded, the file name stands in for the object (fink layout:
         // <objectId>_<candid>.avro).
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -76,7 +95,6 @@ impl Row {
             .map(str::to_owned);
         Row {
             id,
-            path,
             part,
             saved,
             observed: None,
@@ -92,8 +110,7 @@ impl Row {
             class: None,
             matches: Vec::new(),
             probdensity: None,
-            thumbnail: None,
-            picture,
+            science: false,
         }
     }
 
@@ -123,7 +140,7 @@ impl Row {
         };
         self.probdensity = record.get(MATCH_FIELDS[1]).and_then(|d| d.as_f64());
         if summary.cutouts.contains(&"science") {
-            self.thumbnail = Some(format!("/alerts/{}/thumb.png", url_segment(&self.id)));
+            self.science = true;
         }
     }
 }
@@ -227,7 +244,10 @@ impl Index {
         let mut added = Vec::new();
         for path in found {
             let id = match path.strip_prefix(&self.dir) {
-                Ok(rel) => rel.to_string_lossy().into_owned(),
+                Ok(rel) => match rel.to_str() {
+                    Some(rel) => rel.to_owned(),
+                    None => continue,
+                },
                 Err(_) => continue,
             };
             let saved = std::fs::metadata(&path)
@@ -242,11 +262,10 @@ impl Index {
                 }
                 let rows = super::parquet::row_count(&path).unwrap_or(0);
                 added.extend(
-                    (0..rows)
-                        .map(|k| Row::listed(format!("{id}#{k}"), path.clone(), Some(k), saved)),
+                    (0..rows).map(|k| Row::listed(format!("{id}#{k}"), &path, Some(k), saved)),
                 );
             } else if !state.by_id.contains_key(&id) {
-                added.push(Row::listed(id, path, None, saved));
+                added.push(Row::listed(id, &path, None, saved));
             }
         }
         added.sort_by_key(|r| r.saved);
@@ -269,7 +288,7 @@ impl Index {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| !r.decoded)
-                .map(|(i, r)| (i, r.path.clone(), r.part))
+                .map(|(i, r)| (i, self.file_of(r), r.part))
                 .collect()
         };
         todo.reverse();
@@ -336,8 +355,19 @@ impl Index {
     /// The alert of a row (`None` if it cannot be read).
     pub fn alert(&self, row: &Row) -> Option<Alert> {
         let mut found = None;
-        self.each_alert(&[(0, row.path.clone(), row.part)], |_, alert| found = alert);
+        self.each_alert(&[(0, self.file_of(row), row.part)], |_, alert| {
+            found = alert
+        });
         found
+    }
+
+    /// The file that holds a row: its id under the folder, without `#<row>`.
+    fn file_of(&self, row: &Row) -> PathBuf {
+        let file = match row.part {
+            Some(_) => row.id.rsplit_once('#').map_or(row.id.as_str(), |(f, _)| f),
+            None => &row.id,
+        };
+        self.dir.join(file)
     }
 
     /// The row and file of an id the index knows; nothing else is ever read.
@@ -432,7 +462,7 @@ impl Index {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| verdicts[*i].is_none())
-                .map(|(i, r)| (i, r.path.clone(), r.part))
+                .map(|(i, r)| (i, self.file_of(r), r.part))
                 .collect();
             (verdicts, todo)
         };
