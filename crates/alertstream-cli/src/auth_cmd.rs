@@ -3,7 +3,7 @@
 
 use crate::cli::{read_password_line, AuthCommand, BrokersArgs, RegisterArgs};
 use crate::out::say;
-use alertstream::profile::{known_preset, Preset, Profile, Store, PRESETS};
+use alertstream::profile::{known_preset, NotifySecret, Preset, Profile, Store, PRESETS};
 use std::process::ExitCode;
 
 pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
@@ -15,6 +15,18 @@ pub fn auth(command: AuthCommand) -> anyhow::Result<ExitCode> {
             for name in store.list()? {
                 say!("{name}")?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuthCommand::Notify(args) => {
+            let which = match args.telegram_token_stdin {
+                true => NotifySecret::TelegramToken,
+                false => NotifySecret::SlackWebhook,
+            };
+            store.save_notify_secret(&args.profile, which, &read_password_line()?)?;
+            eprintln!(
+                "alertstream: saved a notification secret for profile {}",
+                args.profile
+            );
             Ok(ExitCode::SUCCESS)
         }
         AuthCommand::Remove(n) => {

@@ -6,8 +6,11 @@ use crate::cli::ConsumeArgs;
 use crate::text::display_line;
 use alertstream::kafka::consumer::{newer_versions, topic_list};
 use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig, Forwarder};
-use alertstream::notify::{Destination, Notifier, NotifyOptions, Rate};
+use alertstream::notify::{
+    Destination, Notifier, NotifyOptions, Rate, SLACK_WEBHOOK_ENV, TELEGRAM_TOKEN_ENV,
+};
 use alertstream::pipeline::{Options, Pipeline, Progress, Stats};
+use alertstream::profile::{NotifySecret, Store};
 use alertstream::select::Selection;
 use alertstream::serve::Live;
 use alertstream::sink::parquet::ParquetOptions;
@@ -113,7 +116,20 @@ fn notifier(args: &ConsumeArgs) -> anyhow::Result<Option<Notifier>> {
         return Ok(None);
     }
     let rate: Option<Rate> = notify.notify_rate.as_deref().map(str::parse).transpose()?;
-    let env = |name: &str| std::env::var(name).ok();
+    // The environment, else the profile's kept secrets (`auth notify`).
+    let store = Store::default_location()?;
+    let profile = args.broker.profile.as_deref().unwrap_or("default");
+    let env = |name: &str| {
+        let kept = match name {
+            TELEGRAM_TOKEN_ENV => Some(NotifySecret::TelegramToken),
+            SLACK_WEBHOOK_ENV => Some(NotifySecret::SlackWebhook),
+            _ => None,
+        };
+        std::env::var(name).ok().or_else(|| {
+            let secret = store.notify_secret(profile, kept?).ok().flatten()?;
+            Some(secret.expose().to_owned())
+        })
+    };
     let mut destinations = Vec::new();
     for spec in &notify.notify {
         let mut destination = Destination::parse(spec, None, env)?;

@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// The commands whose help has examples, in an order where each example's
 /// topics and groups exist by the time it runs (publish before consume).
-const COMMANDS: [&[&str]; 15] = [
+const COMMANDS: [&[&str]; 16] = [
     &["decode"],
     &["inspect"],
     &["table"],
@@ -24,6 +24,7 @@ const COMMANDS: [&[&str]; 15] = [
     &["lag"],
     &["reset"],
     &["auth", "register"],
+    &["auth", "notify"],
     &["brokers"],
     &["thumbnails"],
     &["serve"],

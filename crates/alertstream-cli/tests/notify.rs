@@ -435,3 +435,70 @@ fn a_telegram_destination_without_a_token_is_refused_before_consuming() {
     assert_ne!(out.status.code(), Some(0));
     assert!(err.contains("ALERTSTREAM_TELEGRAM_TOKEN"), "{err}");
 }
+
+/// The bot token kept with a profile (`auth notify`, read from stdin, a
+/// file only its owner reads) is used by `consume --profile`.
+#[test]
+fn a_profile_keeps_the_bot_token_off_the_command_line() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let t = Tansu::sqlite();
+    t.create_topic("ztf", 1);
+    let (_, paths) = ztf_samples();
+    let paths: Vec<&str> = paths.iter().take(2).map(String::as_str).collect();
+    t.publish("ztf", "ztf", &[], &paths);
+    let config = TempDir::new("notify-profile");
+    let with_config = |args: &[&str]| {
+        let mut c = common::bin();
+        c.args(args).env("ALERTSTREAM_CONFIG_DIR", &config.0);
+        c
+    };
+    let out = with_config(&[
+        "auth",
+        "register",
+        "--profile",
+        "p",
+        "--servers",
+        &t.servers(),
+    ])
+    .output()
+    .unwrap();
+    common::assert_success(&out, "auth register: ");
+    let mut child = with_config(&["auth", "notify", "--profile", "p", "--telegram-token-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{TELEGRAM_TOKEN}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    common::assert_success(&out, "auth notify: ");
+    let kept = config.join("secrets/p.notify.json");
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let services = Services::start(&[]);
+    let out = with_config(&[
+        "consume",
+        "ztf",
+        "--profile",
+        "p",
+        "--group",
+        "g",
+        "--quiet",
+        "--timeout",
+        "4",
+        "--notify",
+        &format!("telegram:{CHAT}"),
+        "--no-notify-pictures",
+    ])
+    .env_remove("ALERTSTREAM_TELEGRAM_TOKEN")
+    .env("ALERTSTREAM_TELEGRAM_API", services.server.url(""))
+    .output()
+    .unwrap();
+    common::assert_success(&out, "consume --profile --notify telegram: ");
+    assert_no_secret(&out);
+    let told = services.accepted("telegram");
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told.iter().all(|r| r["method"] == "sendMessage"));
+}

@@ -359,6 +359,25 @@ pub enum AuthCommand {
     List,
     /// Remove a profile and its password
     Remove(NameArgs),
+    /// Keep a notification secret for a profile (read from stdin): consume --notify uses it
+    #[command(after_help = examples::AUTH_NOTIFY)]
+    Notify(NotifySecretArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifySecretArgs {
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub profile: String,
+    /// Read a Telegram bot's token (from BotFather) from stdin
+    #[arg(
+        long,
+        conflicts_with = "slack_webhook_stdin",
+        required_unless_present = "slack_webhook_stdin"
+    )]
+    pub telegram_token_stdin: bool,
+    /// Read a Slack incoming webhook's URL from stdin
+    #[arg(long)]
+    pub slack_webhook_stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -105,6 +105,13 @@ pub mod examples {
         echo s3cret | alertstream auth register --profile ant --broker antares \\\n      \
         --username KEY --group my_grp --topics extragalactic --password-stdin\n\n\
         `alertstream brokers` lists the presets.";
+    pub const AUTH_NOTIFY: &str = "Examples:\n  \
+        echo 123456:ABC | alertstream auth notify --profile ztf \\\n      \
+        --telegram-token-stdin\n  \
+        echo https://hooks.slack.com/services/T/B/X | alertstream auth notify \\\n      \
+        --profile ztf --slack-webhook-stdin\n\n\
+        Then `consume --profile ztf --notify telegram:CHAT_ID` (or --notify slack) finds it;\n\
+        ALERTSTREAM_TELEGRAM_TOKEN and ALERTSTREAM_SLACK_WEBHOOK_URL win over it.";
     pub const THUMBNAILS: &str = "Examples:\n  \
         alertstream thumbnails ztf_candidate:1234567890 --out thumbs/\n  \
         alertstream thumbnails ztf_candidate:42 --out thumbs/ --json\n\n\

@@ -10,7 +10,7 @@ mod store;
 
 pub use fink_client::fink_client_profile;
 pub use presets::{known_preset, preset, preset_names, GroupRule, OptionsApi, Preset, PRESETS};
-pub use store::Store;
+pub use store::{NotifySecret, Store};
 
 use crate::error::Result;
 use crate::kafka::security::{Mechanism, Protocol, Secret, Security};

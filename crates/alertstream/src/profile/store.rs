@@ -49,6 +49,41 @@ impl Store {
         self.dir.join("secrets").join(name)
     }
 
+    fn notify_path(&self, name: &str) -> PathBuf {
+        self.dir.join("secrets").join(format!("{name}.notify.json"))
+    }
+
+    /// Keeps a notification secret of a profile (a file 0600 beside its
+    /// password), so that it never needs the command line.
+    pub fn save_notify_secret(
+        &self,
+        name: &str,
+        which: NotifySecret,
+        secret: &Secret,
+    ) -> Result<()> {
+        let path = self.notify_path(name);
+        let mut all: std::collections::BTreeMap<String, String> =
+            match read_private(&path, "a secret")? {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?,
+                None => Default::default(),
+            };
+        all.insert(which.key().to_owned(), secret.expose().to_owned());
+        let json = serde_json::to_vec_pretty(&all).map_err(|e| Error::Config(e.to_string()))?;
+        write_private(&path, &json)
+    }
+
+    /// A notification secret kept for a profile, if any.
+    pub fn notify_secret(&self, name: &str, which: NotifySecret) -> Result<Option<Secret>> {
+        let path = self.notify_path(name);
+        let Some(text) = read_private(&path, "a secret")? else {
+            return Ok(None);
+        };
+        let all: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Ok(all.get(which.key()).map(|s| Secret::new(s.clone())))
+    }
+
     /// Saves a profile and, if given, its password (both files 0600).
     pub fn save(&self, profile: &Profile, password: Option<&Secret>) -> Result<()> {
         if profile.name.is_empty()
@@ -111,23 +146,7 @@ impl Store {
         };
         let profile: Profile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let secret = self.secret_path(name);
-        let password = match std::fs::metadata(&secret) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(Error::Config(format!(
-                        "{} holds a password and is readable by others (mode {mode:o}); \
-                         run: chmod 600 {}",
-                        secret.display(),
-                        secret.display()
-                    )));
-                }
-                let text = std::fs::read_to_string(&secret).map_err(|e| Error::io(&secret, e))?;
-                Some(Secret::new(text))
-            }
-            Err(_) => None,
-        };
+        let password = read_private(&self.secret_path(name), "a password")?.map(Secret::new);
         Ok(Some((profile, password)))
     }
 
@@ -154,8 +173,46 @@ impl Store {
         let existed = self.profile_path(name).exists();
         remove_if_present(&self.profile_path(name))?;
         remove_if_present(&self.secret_path(name))?;
+        remove_if_present(&self.notify_path(name))?;
         Ok(existed)
     }
+}
+
+/// The notification secrets a profile may keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifySecret {
+    /// A Telegram bot's token.
+    TelegramToken,
+    /// A Slack incoming webhook's URL.
+    SlackWebhook,
+}
+
+impl NotifySecret {
+    fn key(self) -> &'static str {
+        match self {
+            NotifySecret::TelegramToken => "telegram_token",
+            NotifySecret::SlackWebhook => "slack_webhook_url",
+        }
+    }
+}
+
+/// A private file's text; `None` when there is none. A file that group or
+/// others can read is refused: it holds `what`.
+fn read_private(path: &Path, what: &str) -> Result<Option<String>> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::Config(format!(
+            "{} holds {what} and is readable by others (mode {mode:o}); run: chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Writes a file readable by its owner only, atomically (temp + rename).
