@@ -249,7 +249,7 @@ async fn metrics(State(app): State<App>) -> Response {
             .into_response(),
         None => error(
             StatusCode::NOT_FOUND,
-            "metrics come with a running stream (consume --serve)",
+            "metrics come with a running stream; this view serves a folder only",
         ),
     }
 }
