@@ -5,7 +5,7 @@
 use crate::cli::ConsumeArgs;
 use crate::text::display_line;
 use alertstream::kafka::consumer::{newer_versions, topic_list};
-use alertstream::kafka::{admin, Connection, Consumer, ConsumerConfig, Forwarder};
+use alertstream::kafka::{admin, transfer, Connection, Consumer, ConsumerConfig, Forwarder};
 use alertstream::notify::{
     Destination, Notifier, NotifyOptions, Rate, SLACK_WEBHOOK_ENV, TELEGRAM_TOKEN_ENV,
 };
@@ -59,9 +59,6 @@ pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     config.decoder.format = config.decoder.format.or(target.profile.format);
     if config.decoder.schema_registry.is_none() {
         config.decoder.schema_registry = target.profile.schema_registry.clone();
-    }
-    if config.decoder.schema_file.is_none() {
-        config.decoder.schema_file = companion_schema_file(&connection, &config.topics)?;
     }
     config.fetch_wait_max_ms = args.fetch_wait_ms;
     config.session_timeout_ms = args.session_timeout_ms;
@@ -160,87 +157,24 @@ fn tell_newer_versions(connection: &Connection, subscribed: &[String]) {
     }
 }
 
-/// The writer schema of Fink Data Transfer topics, read from their
-/// `<topic>_schema` companion and kept in a cache file (used when the
-/// companion has expired). `None` when no topic has a companion.
-fn companion_schema_file(
-    connection: &Connection,
-    topics: &[String],
-) -> anyhow::Result<Option<PathBuf>> {
-    let transfers: Vec<&String> = topics
-        .iter()
-        .filter(|t| admin::has_companion_schema(t))
-        .collect();
-    let Some(first) = transfers.first() else {
-        return Ok(None);
-    };
-    let cache = schema_cache_dir();
-    let mut texts = Vec::new();
-    for topic in &transfers {
-        let cached = cache.join(format!("{topic}.avsc"));
-        let text = match admin::companion_schema(connection, topic) {
-            Ok(text) => {
-                std::fs::create_dir_all(&cache)
-                    .and_then(|_| std::fs::write(&cached, &text))
-                    .with_context(|| format!("cannot cache the schema in {}", cached.display()))?;
-                text
-            }
-            Err(e) if cached.exists() => {
-                eprintln!(
-                    "alertstream: warning: {e}; using the schema cached in {}",
-                    cached.display()
-                );
-                std::fs::read_to_string(&cached)?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        texts.push(text);
-    }
-    if texts.windows(2).any(|pair| pair[0] != pair[1]) {
-        anyhow::bail!(
-            "these Data Transfer topics have different schemas: consume them in separate runs"
-        );
-    }
-    Ok(Some(cache.join(format!("{first}.avsc"))))
-}
-
-/// Where the schemas of Data Transfer topics are cached.
-fn schema_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("alertstream").join("schemas")
-}
-
 /// After a Data Transfer run, says whether every partition was read to its
 /// end (a re-run with the same group resumes where this one stopped).
 fn report_transfer_end(connection: &Connection, group: &str, topics: &[String]) {
-    let transfers: Vec<String> = topics
-        .iter()
-        .filter(|t| admin::has_companion_schema(t))
-        .cloned()
-        .collect();
-    if transfers.is_empty() {
-        return;
-    }
-    match admin::lag(connection, group, &transfers) {
-        Ok(rows) => {
-            let left: i64 = rows.iter().map(|r| r.lag).sum();
-            let unread = rows.iter().filter(|r| r.lag > 0).count();
-            if unread == 0 {
-                eprintln!(
-                    "alertstream: every partition of {} was read to its end",
-                    transfers.join(", ")
-                );
-            } else {
-                eprintln!(
-                    "alertstream: {left} message(s) in {unread} partition(s) of {} not read yet: \
-                     run the same command again to resume",
-                    transfers.join(", ")
-                );
-            }
+    match transfer::unread(connection, group, topics) {
+        Ok(None) => {}
+        Ok(Some(u)) if u.partitions == 0 => {
+            eprintln!(
+                "alertstream: every partition of {} was read to its end",
+                u.topics.join(", ")
+            );
         }
+        Ok(Some(u)) => eprintln!(
+            "alertstream: {} message(s) in {} partition(s) of {} not read yet: run the same \
+             command again to resume",
+            u.messages,
+            u.partitions,
+            u.topics.join(", ")
+        ),
         Err(e) => eprintln!("alertstream: cannot tell whether the transfer is complete: {e}"),
     }
 }

@@ -104,7 +104,7 @@ pub fn brokers(conn: &Connection) -> Result<Vec<BrokerInfo>> {
 }
 
 /// Partitions of `topics` (all topics when empty).
-fn partitions(
+pub(crate) fn partitions(
     client: &BaseConsumer<ErrorContext>,
     conn: &Connection,
     topics: &[String],
@@ -265,62 +265,4 @@ pub fn create_topic(conn: &Connection, topic: &str, partitions: i32) -> Result<(
         }
     }
     Ok(())
-}
-
-/// The suffix of the topic that carries a Fink Data Transfer topic's writer
-/// schema (in the key of its message).
-pub const SCHEMA_TOPIC_SUFFIX: &str = "_schema";
-
-/// Fink Data Transfer and cross-match topics, whose writer schema is on a
-/// companion topic rather than in each message's key.
-pub fn has_companion_schema(topic: &str) -> bool {
-    topic.starts_with("ftransfer_") || topic.starts_with("fxmatch_")
-}
-
-/// The writer schema of a Fink Data Transfer topic: the key of the first
-/// message of `<topic>_schema`, read from the beginning without a group
-/// commit (a re-run finds it again, whatever its group did).
-pub fn companion_schema(conn: &Connection, topic: &str) -> Result<String> {
-    let companion = format!("{topic}{SCHEMA_TOPIC_SUFFIX}");
-    let client = conn.open::<BaseConsumer<ErrorContext>, _>(
-        &[
-            ("group.id", "alertstream-schema-reader"),
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("client.id", "alertstream-schema-reader"),
-        ],
-        || ErrorContext(ErrorLog::default()),
-        std::slice::from_ref(&companion),
-    )?;
-    let mut assignment = TopicPartitionList::new();
-    for (name, partition) in partitions(&client, conn, std::slice::from_ref(&companion))? {
-        assignment
-            .add_partition_offset(&name, partition, Offset::Beginning)
-            .map_err(kafka("cannot read the schema topic"))?;
-    }
-    client
-        .assign(&assignment)
-        .map_err(kafka(format!("cannot read {companion}")))?;
-    let deadline = std::time::Instant::now() + conn.connect_timeout;
-    let missing = || {
-        Error::Config(format!(
-            "{companion} holds no schema (no message with a key within {} s): the Data \
-         Transfer job may have expired; give the schema as a file instead",
-            conn.connect_timeout.as_secs()
-        ))
-    };
-    while std::time::Instant::now() < deadline {
-        let Some(message) = client.poll(std::time::Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message.map_err(kafka(format!("cannot read {companion}")))?;
-        if let Some(key) = rdkafka::Message::key(&message) {
-            return String::from_utf8(key.to_vec()).map_err(|_| {
-                Error::Config(format!(
-                    "the key of {companion}'s message is not a JSON schema"
-                ))
-            });
-        }
-    }
-    Err(missing())
 }

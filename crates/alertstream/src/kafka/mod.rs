@@ -11,6 +11,7 @@ pub mod publisher;
 pub mod security;
 #[cfg(feature = "async")]
 pub mod stream;
+pub mod transfer;
 
 pub use crate::model::checkpoint::Checkpoint;
 pub use connection::Connection;

@@ -153,6 +153,12 @@ impl Consumer {
         };
         let mut config = config;
         config.topics = expand_daily_topics(&config.topics, today_utc());
+        // A Fink Data Transfer topic's writer schema is on its companion topic.
+        if config.decoder.schema_file.is_none() {
+            let cache = crate::kafka::transfer::default_cache_dir();
+            config.decoder.schema_file =
+                crate::kafka::transfer::schema_file(&config.connection, &config.topics, &cache)?;
+        }
         let subscription = Subscription::new(&config.topics)?;
         let settings = config.settings();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
