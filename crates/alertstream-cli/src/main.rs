@@ -74,11 +74,15 @@ impl std::error::Error for Usage {}
 struct StderrLog;
 
 impl log::Log for StderrLog {
-    /// alertstream's warnings always; other crates' records (rdkafka's
-    /// own) and librdkafka's log only with --verbose.
+    /// alertstream's warnings always; rdkafka's and librdkafka's log only
+    /// with --verbose; never other crates' (an HTTP client logs URLs, and
+    /// a webhook's URL or a bot token is a secret).
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        let ours = metadata.target().starts_with("alertstream");
-        metadata.level() <= log::max_level() && (ours || log::max_level() >= log::Level::Debug)
+        let target = metadata.target();
+        let ours = target.starts_with("alertstream");
+        let kafka = target.starts_with("rdkafka") || target == "librdkafka";
+        metadata.level() <= log::max_level()
+            && (ours || (kafka && log::max_level() >= log::Level::Debug))
     }
 
     fn log(&self, record: &log::Record) {

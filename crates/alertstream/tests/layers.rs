@@ -28,7 +28,9 @@ const LAYERS: [(&str, &[&str]); 17] = [
     ),
     (
         "kafka",
-        &["decode", "durable", "error", "limits", "model", "names", "sink"],
+        &[
+            "decode", "durable", "error", "limits", "model", "names", "sink",
+        ],
     ),
     ("profile", &["api", "error", "kafka", "model", "names"]),
     ("select", &["decode", "error", "limits", "model", "names"]),

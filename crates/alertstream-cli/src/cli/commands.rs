@@ -2,6 +2,7 @@
 
 use super::examples;
 use super::select::{OnceArgs, SelectArgs};
+use super::shared::seconds;
 use super::shared::{words, BrokerArgs, ConnectionArgs, FormatArgs, LimitArgs, SchemaArgs};
 use alertstream::kafka::admin::ResetTo;
 use alertstream::kafka::Start;
@@ -124,7 +125,7 @@ pub struct ConsumeArgs {
     pub limit: Option<u64>,
     /// Stop (exit 0) after this many seconds without a new alert, counted from the first
     /// partition assignment
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub timeout: Option<f64>,
     /// Print one line per alert
     #[arg(long)]
@@ -150,7 +151,7 @@ pub struct ConsumeArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub roll: u64,
     /// ...or once the oldest alert in them has waited this long
-    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS", value_parser = seconds)]
     pub roll_seconds: f64,
     /// Parquet: folders that readers see as columns (Hive): date (UTC date of the
     /// observation), topic, class (Fink's classification); comma-separated
@@ -198,7 +199,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = alertstream::serve::DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
     /// Stop after this many seconds (default: until Ctrl-C)
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub duration: Option<f64>,
 }
 
@@ -221,6 +222,7 @@ pub struct NotifyArgs {
         long,
         default_value_t = 300.0,
         value_name = "SECONDS",
+        value_parser = seconds,
         requires = "notify"
     )]
     pub notify_give_up: f64,

@@ -132,7 +132,7 @@ pub struct BrokerArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Give up with an error when no broker answers within this many seconds
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = seconds)]
     pub connect_timeout: f64,
     /// DANGEROUS: accept any TLS certificate and host name (man-in-the-middle possible)
     #[arg(long)]
@@ -279,6 +279,16 @@ pub fn read_password_line() -> std::io::Result<Secret> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+/// A number of seconds: finite and not negative.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1e12).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds (0 or more), got '{s}'"
+        )),
+    }
 }
 
 fn parse_property(s: &str) -> Result<(String, String), String> {

@@ -105,6 +105,13 @@ fn attempt(agent: &ureq::Agent, service: Service, request: &Request) -> Answer {
         Ok(response) => {
             let status = response.status();
             let body = response.into_string().unwrap_or_default();
+            if !(200..300).contains(&status) {
+                return Answer::Final {
+                    status: Some(status),
+                    response: body,
+                    reason: format!("HTTP {status}: redirected; give the URL it moved to"),
+                };
+            }
             // Telegram answers {"ok": false} with an error code; 200 with
             // anything else than ok:true is not a delivery.
             if service == Service::Telegram && !telegram_ok(&body) {
@@ -171,7 +178,7 @@ fn retry_after(header: Option<&str>, body: &str) -> Option<Duration> {
     from_header
         .or_else(from_body)
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(|s| Duration::from_secs_f64(s.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
 #[cfg(test)]
@@ -184,5 +191,6 @@ mod tests {
         let telegram = r#"{"ok":false,"error_code":429,"parameters":{"retry_after":2}}"#;
         assert_eq!(retry_after(None, telegram), Some(Duration::from_secs(2)));
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT"), ""), None);
+        assert_eq!(retry_after(Some("1e300"), ""), Some(MAX_RETRY_AFTER));
     }
 }

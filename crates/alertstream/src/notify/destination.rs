@@ -150,20 +150,23 @@ impl Destination {
     }
 }
 
-/// `scheme://host` and no more: a Slack webhook's path is its secret.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
+/// `scheme://host[:port]` and no more: a Slack webhook's path is its
+/// secret, a query or a `user:password@` may hold one.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    format!("{scheme}://{host}")
 }
 
-/// A spec as it may be shown: the URL cut to its origin.
+/// A spec as it may be shown: the URL cut to its origin; anything else
+/// after a service's name hidden, but a Telegram chat.
 fn redact_spec(spec: &str) -> String {
     match spec.split_once(':') {
+        Some(("telegram", chat)) => format!("telegram:{chat}"),
         Some((kind, rest)) if rest.contains("://") => format!("{kind}:{}/***", origin(rest)),
-        _ => spec.to_owned(),
+        Some((kind, _)) => format!("{kind}:***"),
+        None => spec.to_owned(),
     }
 }
 
@@ -208,6 +211,13 @@ mod tests {
         assert!(!d.to_string().contains("SECRET"));
         let e = Destination::parse("slak:https://x/SECRET", None, none).unwrap_err();
         assert!(!e.to_string().contains("SECRET"), "{e}");
+        let e =
+            Destination::parse("slack:hooks.slack.com/services/SECRET", None, none).unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+        for url in ["https://u:SECRET@host/x", "https://host?key=SECRET"] {
+            let d = Destination::parse(&format!("webhook:{url}"), None, none).unwrap();
+            assert!(!d.to_string().contains("SECRET"), "{d}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! One destination's threads: a dispatcher that applies the rate limit
-//! (alerts above it wait in a digest) and queues messages, and delivery
-//! threads that post them, write `_undelivered/` files and mark the
-//! alerts told. Only the alert's facts wait in the queue; the alert
-//! itself (for its picture) only while the queue is short.
+//! One destination's threads: a dispatcher that hands the waiting alerts
+//! to a delivery thread when one is free and the rate allows (one alert
+//! alone; several that waited, above the rate, in one digest), and
+//! delivery threads that post them, write `_undelivered/` files and mark
+//! the alerts told. Waiting alerts keep their facts (their picture only
+//! while few wait; where they came from only, beyond `QUEUE_MAX`), so
+//! memory stays small however slow the service.
 
 use super::deliver::{deliver, Outcome};
 use super::destination::{Destination, Service};
@@ -24,23 +26,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const WEBHOOK_THREADS: usize = 8;
 /// ...and of a chat service (one at a time: messages arrive in order).
 const CHAT_THREADS: usize = 1;
-/// A message waiting behind more than this many goes without its picture.
+/// A message waiting behind more than this many goes without its picture...
 const PICTURES_QUEUED: usize = 64;
+/// ...behind more than this many, only its place is kept, and a delivery
+/// thread takes all that wait in one digest, rate limit or not.
+const QUEUE_MAX: usize = 10_000;
 /// How often the dispatcher looks again while messages wait for a thread.
 const HANDOFF_POLL: Duration = Duration::from_millis(5);
 
-/// An alert to tell.
+/// An alert to tell: its batch, where it came from, its facts (beyond
+/// `QUEUE_MAX` waiting, none) and the alert itself for its picture.
 struct Note {
     batch: u64,
-    facts: Facts,
+    place: String,
+    facts: Option<Facts>,
     alert: Option<Alert>,
 }
 
-/// A message for a delivery thread: what it covers, one batch per alert.
+/// A message for a delivery thread: the alerts it tells, in one digest
+/// when there are several.
 struct Job {
-    content: Content,
-    batches: Vec<u64>,
-    alert: Option<Alert>,
+    notes: Vec<Note>,
+    digest: bool,
 }
 
 /// A destination's dispatcher, fed by [`Lane::send`].
@@ -53,6 +60,7 @@ pub(crate) struct Lane {
 impl Lane {
     pub fn start(
         destination: Destination,
+        index: usize,
         options: &NotifyOptions,
         ledger: SharedLedger,
         tally: Arc<Tally>,
@@ -66,12 +74,17 @@ impl Lane {
         let work = Arc::new(Mutex::new(work));
         let agent = ureq::AgentBuilder::new()
             .timeout(options.request_timeout)
+            .max_idle_connections_per_host(threads)
+            // A redirect would turn the POST into a GET without its body:
+            // the service would not be told, yet answer 200.
+            .redirects(0)
             .build();
         let destination = Arc::new(destination);
         let name = destination.to_string();
         for i in 0..threads {
             let worker = Worker {
                 destination: destination.clone(),
+                index,
                 agent: agent.clone(),
                 give_up: options.give_up,
                 undelivered: options.folder.join(UNDELIVERED_DIR),
@@ -99,7 +112,8 @@ impl Lane {
     pub fn send(&self, batch: u64, facts: &Facts, alert: &Alert) -> Result<()> {
         let note = Note {
             batch,
-            facts: facts.clone(),
+            place: facts.place(),
+            facts: Some(facts.clone()),
             alert: self.pictures.then(|| alert.clone()),
         };
         let sent = self.notes.as_ref().map(|n| n.send(note).is_ok());
@@ -118,59 +132,64 @@ impl Lane {
     }
 }
 
-/// Takes notes as they come: within the rate they queue for a delivery
-/// thread, above it they wait in the digest, sent when the rate allows.
+/// Takes notes as they come, and hands what waits to a free delivery
+/// thread as the rate allows: one note alone; all that waited in one
+/// digest when they waited for the rate (or beyond `QUEUE_MAX`).
 fn dispatch(inbox: &Receiver<Note>, jobs: &SyncSender<Job>, mut bucket: Bucket) {
-    let mut queue: VecDeque<Job> = VecDeque::new();
-    let mut digest: Vec<Note> = Vec::new();
+    let mut queue: VecDeque<Note> = VecDeque::new();
     let mut open = true;
-    while open || !queue.is_empty() || !digest.is_empty() {
+    // Notes waited for a token (not only for a free delivery thread).
+    let mut above_rate = false;
+    loop {
         let now = Instant::now();
-        if !digest.is_empty() && bucket.take(now) {
-            queue.push_back(digest_job(std::mem::take(&mut digest)));
+        if !queue.is_empty() && !bucket.ready(now) {
+            above_rate = true;
         }
-        // Hand what waits to the delivery threads, as many as are free.
-        while let Some(job) = queue.pop_front() {
-            match jobs.try_send(job) {
-                Ok(()) => {}
+        while !queue.is_empty() && bucket.ready(now) {
+            let several = queue.len() > 1 && (above_rate || queue.len() >= QUEUE_MAX);
+            let notes: Vec<Note> = match several {
+                true => queue.drain(..).collect(),
+                false => queue.pop_front().into_iter().collect(),
+            };
+            let digest = several || notes.iter().any(|n| n.facts.is_none());
+            match jobs.try_send(Job { notes, digest }) {
+                Ok(()) => {
+                    bucket.take(now);
+                    above_rate = false;
+                }
+                // Every delivery thread is busy: the notes wait again.
                 Err(TrySendError::Full(job)) => {
-                    queue.push_front(job);
+                    for note in job.notes.into_iter().rev() {
+                        queue.push_front(note);
+                    }
                     break;
                 }
                 Err(TrySendError::Disconnected(_)) => return,
             }
         }
-        let wait = match (queue.is_empty(), digest.is_empty()) {
-            (false, _) => HANDOFF_POLL,
-            (true, false) => bucket.wait(Instant::now()).max(HANDOFF_POLL),
-            (true, true) if open => Duration::MAX,
-            (true, true) => break,
+        let wait = match (queue.is_empty(), bucket.ready(now)) {
+            (true, _) => None,
+            (false, true) => Some(HANDOFF_POLL),
+            (false, false) => Some(bucket.wait(now).max(HANDOFF_POLL)),
         };
-        let received = match open {
-            true if wait == Duration::MAX => {
-                inbox.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            }
-            true => inbox.recv_timeout(wait),
-            false => {
+        let received = match (open, wait) {
+            (true, None) => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            (true, Some(wait)) => inbox.recv_timeout(wait),
+            (false, None) => return,
+            (false, Some(wait)) => {
                 std::thread::sleep(wait);
                 Err(RecvTimeoutError::Timeout)
             }
         };
         match received {
             Ok(mut note) => {
-                if bucket.take(Instant::now()) && digest.is_empty() {
-                    if queue.len() >= PICTURES_QUEUED {
-                        note.alert = None;
-                    }
-                    queue.push_back(Job {
-                        content: Content::One(Box::new(note.facts)),
-                        batches: vec![note.batch],
-                        alert: note.alert,
-                    });
-                } else {
+                if queue.len() >= PICTURES_QUEUED {
                     note.alert = None;
-                    digest.push(note);
                 }
+                if queue.len() >= QUEUE_MAX {
+                    note.facts = None;
+                }
+                queue.push_back(note);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
@@ -178,24 +197,36 @@ fn dispatch(inbox: &Receiver<Note>, jobs: &SyncSender<Job>, mut bucket: Bucket) 
     }
 }
 
-fn digest_job(notes: Vec<Note>) -> Job {
-    let count = notes.len();
-    let batches = notes.iter().map(|n| n.batch).collect();
-    let facts = notes
-        .into_iter()
-        .take(DIGEST_DETAILED)
-        .map(|n| n.facts)
-        .collect();
-    Job {
-        content: Content::Digest { count, facts },
-        batches,
-        alert: None,
+impl Job {
+    /// What the message says: one alert's facts, or a digest of them.
+    fn content(&self) -> Content {
+        match (
+            self.digest,
+            self.notes.first().and_then(|n| n.facts.clone()),
+        ) {
+            (false, Some(facts)) => Content::One(Box::new(facts)),
+            _ => Content::Digest {
+                count: self.notes.len(),
+                facts: self
+                    .notes
+                    .iter()
+                    .filter_map(|n| n.facts.clone())
+                    .take(DIGEST_DETAILED)
+                    .collect(),
+            },
+        }
+    }
+
+    fn batches(&self) -> Vec<u64> {
+        self.notes.iter().map(|n| n.batch).collect()
     }
 }
 
 /// A delivery thread.
 struct Worker {
     destination: Arc<Destination>,
+    /// Which destination of its service (for file names).
+    index: usize,
     agent: ureq::Agent,
     give_up: Duration,
     undelivered: PathBuf,
@@ -215,33 +246,46 @@ impl Worker {
     }
 
     fn deliver(&self, job: Job) {
-        let picture = job.alert.as_ref().and_then(picture);
-        let request = request(&self.destination, &job.content, picture);
+        let content = job.content();
+        let alert = job
+            .notes
+            .first()
+            .filter(|_| !job.digest)
+            .and_then(|n| n.alert.as_ref());
+        let request = request(&self.destination, &content, alert.and_then(picture));
         let outcome = deliver(
             &self.agent,
             self.destination.service,
             &request,
             self.give_up,
         );
-        let told = job.batches.len() as u64;
+        let told = job.notes.len() as u64;
         if let Outcome::Undelivered { .. } = &outcome {
-            if let Err(e) = self.keep_undelivered(&job.content, &request.body, &outcome) {
+            if let Err(e) = self.keep_undelivered(&job, &content, &request.body, &outcome) {
                 ledger(&self.ledger).fail(e.to_string());
                 return;
             }
             self.tally.undelivered.fetch_add(told, Ordering::Relaxed);
         } else {
             self.tally.notified.fetch_add(told, Ordering::Relaxed);
-            if matches!(job.content, Content::Digest { .. }) {
+            if job.digest {
                 self.tally.digests.fetch_add(1, Ordering::Relaxed);
             }
         }
-        ledger(&self.ledger).settle(&job.batches);
+        ledger(&self.ledger).settle(&job.batches());
     }
 
-    /// `_undelivered/<service>-<topic>-<partition>-<offset>.json`: where it
-    /// was going, what was sent, what the service answered.
-    fn keep_undelivered(&self, content: &Content, body: &[u8], outcome: &Outcome) -> Result<()> {
+    /// `_undelivered/<service>-<n>-<topic>-<partition>-<offset>.json` (`n`:
+    /// which destination of that service): where it was going, what was
+    /// sent, what the service answered, and where every alert it told
+    /// came from.
+    fn keep_undelivered(
+        &self,
+        job: &Job,
+        content: &Content,
+        body: &[u8],
+        outcome: &Outcome,
+    ) -> Result<()> {
         let Outcome::Undelivered {
             status,
             response,
@@ -257,6 +301,7 @@ impl Worker {
             Content::One(f) => vec![(**f).clone()],
             Content::Digest { facts, .. } => facts.clone(),
         };
+        debug_assert!(facts.len() <= job.notes.len());
         let record = serde_json::json!({
             "destination": self.destination.to_string(),
             "reason": reason,
@@ -265,17 +310,16 @@ impl Worker {
             "attempts": attempts,
             "given_up_at_unix": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
             "alerts": facts,
+            "places": job.notes.iter().map(|n| n.place.as_str()).collect::<Vec<_>>(),
             "request": sent,
         });
         std::fs::create_dir_all(&self.undelivered).map_err(|e| Error::io(&self.undelivered, e))?;
-        let kind = match content {
-            Content::One(_) => self.destination.kind().to_owned(),
-            Content::Digest { .. } => format!("{}-digest", self.destination.kind()),
+        let kind = match job.digest {
+            false => format!("{}-{}", self.destination.kind(), self.index),
+            true => format!("{}-{}-digest", self.destination.kind(), self.index),
         };
-        let name = file_name_part(&format!(
-            "{kind}-{}",
-            content.place().replace(['/', '@'], "-")
-        ));
+        let first = job.notes.first().map_or("-", |n| n.place.as_str());
+        let name = file_name_part(&format!("{kind}-{}", first.replace(['/', '@'], "-")));
         let path = self.undelivered.join(format!("{name}.json"));
         let text = serde_json::to_vec_pretty(&record).unwrap_or_default();
         write_atomically(&path, &text)

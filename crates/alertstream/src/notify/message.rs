@@ -145,7 +145,7 @@ impl Content {
                 let names: Vec<String> = facts.iter().take(DIGEST_NAMED).map(Facts::name).collect();
                 let more = count.saturating_sub(names.len());
                 let mut text = format!(
-                    "{count} more alert(s), above the rate limit: {}",
+                    "{count} more alert(s), together to keep within the rate: {}",
                     names.join(", ")
                 );
                 if more > 0 {
@@ -153,14 +153,6 @@ impl Content {
                 }
                 text
             }
-        }
-    }
-
-    /// The first place covered, for the name of an undelivered file.
-    pub fn place(&self) -> String {
-        match self {
-            Content::One(f) => f.place(),
-            Content::Digest { facts, .. } => facts.first().map_or("-".into(), Facts::place),
         }
     }
 }

@@ -60,8 +60,10 @@ pub struct NotifyOptions {
     pub folder: PathBuf,
     /// Send the alert's picture where the service shows one (Telegram).
     pub pictures: bool,
-    /// The longest [`Sink::finish`] waits for deliveries in flight; what
-    /// is not told by then is not committed, and told again next run.
+    /// The longest [`Sink::finish`] waits for deliveries in flight (less
+    /// than the pipeline's stop timeout, so that what was told is still
+    /// committed); what is not told by then is not committed, and is told
+    /// again at the next run.
     pub finish_wait: Duration,
 }
 
@@ -73,7 +75,7 @@ impl NotifyOptions {
             request_timeout: Duration::from_secs(15),
             folder: folder.into(),
             pictures: true,
-            finish_wait: Duration::from_secs(30),
+            finish_wait: Duration::from_secs(3),
         }
     }
 }
@@ -132,7 +134,8 @@ impl Notifier {
         let tally = Arc::new(Tally::default());
         let lanes = destinations
             .into_iter()
-            .map(|d| Lane::start(d, &options, ledger.clone(), tally.clone()))
+            .enumerate()
+            .map(|(i, d)| Lane::start(d, i, &options, ledger.clone(), tally.clone()))
             .collect::<Result<Vec<_>>>()?;
         Ok(Notifier {
             lanes,

@@ -87,6 +87,15 @@ impl Bucket {
         self.at = now;
     }
 
+    /// Whether a token is there (always, without a rate), without taking it.
+    pub fn ready(&mut self, now: Instant) -> bool {
+        if self.rate.is_none() {
+            return true;
+        }
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
     /// Takes a token if there is one (always, without a rate).
     pub fn take(&mut self, now: Instant) -> bool {
         if self.rate.is_none() {

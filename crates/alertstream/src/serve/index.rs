@@ -18,6 +18,9 @@ use std::time::{Duration, SystemTime};
 
 /// How often the folder is looked at for new alerts.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(1);
+/// A folder modified this recently is listed again at the next look (file
+/// systems keep times with a grain of up to a second or two).
+const RECENT: Duration = Duration::from_secs(3);
 /// Files decoded together while indexing.
 const CHUNK: usize = 512;
 /// The file extensions of saved alerts: a file each...
@@ -207,7 +210,8 @@ impl Index {
 
     /// Adds the files saved since the last look; returns how many.
     fn rescan(&self) -> usize {
-        let known = std::mem::take(&mut self.write().folders);
+        let known = self.read().folders.clone();
+        let now = SystemTime::now();
         let mut folders = HashMap::new();
         let mut found = Vec::new();
         let mut pending = vec![self.dir.clone()];
@@ -216,7 +220,12 @@ impl Index {
                 continue;
             };
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            let changed = known.get(&folder) != Some(&modified);
+            // A folder changed within the clock's grain may change again
+            // with the same time: looked at again until it is older.
+            let recent = now
+                .duration_since(modified)
+                .map_or(true, |age| age < RECENT);
+            let changed = recent || known.get(&folder) != Some(&modified);
             folders.insert(folder.clone(), modified);
             let Ok(entries) = std::fs::read_dir(&folder) else {
                 continue;
@@ -239,35 +248,43 @@ impl Index {
                 }
             }
         }
-        let mut state = self.write();
-        state.folders = folders;
+        // Which files are new is decided under a read lock; they are looked
+        // at with no lock held; the rows are added under a short write lock.
+        let new: Vec<(String, PathBuf)> = {
+            let state = self.read();
+            found
+                .into_iter()
+                .filter_map(|path| {
+                    let id = path.strip_prefix(&self.dir).ok()?.to_str()?.to_owned();
+                    // A Parquet file is renamed into place whole: known by its first row.
+                    let key = if is_table(&path) {
+                        format!("{id}#0")
+                    } else {
+                        id.clone()
+                    };
+                    (!state.by_id.contains_key(&key)).then_some((id, path))
+                })
+                .collect()
+        };
         let mut added = Vec::new();
-        for path in found {
-            let id = match path.strip_prefix(&self.dir) {
-                Ok(rel) => match rel.to_str() {
-                    Some(rel) => rel.to_owned(),
-                    None => continue,
-                },
-                Err(_) => continue,
-            };
+        for (id, path) in new {
             let saved = std::fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos());
             if is_table(&path) {
-                // A Parquet file is renamed into place whole: known by its first row.
-                if state.by_id.contains_key(&format!("{id}#0")) {
-                    continue;
-                }
                 let rows = super::parquet::row_count(&path).unwrap_or(0);
                 added.extend(
                     (0..rows).map(|k| Row::listed(format!("{id}#{k}"), &path, Some(k), saved)),
                 );
-            } else if !state.by_id.contains_key(&id) {
+            } else {
                 added.push(Row::listed(id, &path, None, saved));
             }
         }
+        let mut state = self.write();
+        state.folders = folders;
+        added.retain(|r| !state.by_id.contains_key(&r.id));
         added.sort_by_key(|r| r.saved);
         let count = added.len();
         for row in added {
