@@ -181,3 +181,22 @@ fn a_closed_pipe_ends_decode_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn seconds_must_be_a_finite_number_of_seconds() {
+    for bad in ["-1", "inf", "NaN", "soon"] {
+        let timeout = format!("--timeout={bad}");
+        let out = common::run(&[
+            "consume",
+            "t",
+            "--servers",
+            "127.0.0.1:1",
+            "--group",
+            "g",
+            &timeout,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}: {err}");
+        assert!(err.contains("expected a number of seconds"), "{err}");
+    }
+}

@@ -502,3 +502,42 @@ fn a_profile_keeps_the_bot_token_off_the_command_line() {
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told.iter().all(|r| r["method"] == "sendMessage"));
 }
+
+/// A webhook that redirects is not told (a redirect would turn the POST
+/// into a body-less GET): kept in `_undelivered/`, not counted as told.
+#[test]
+fn a_redirecting_webhook_is_not_counted_as_told() {
+    let t = Tansu::sqlite();
+    t.create_topic("ztf", 1);
+    let (_, paths) = ztf_samples();
+    t.publish("ztf", "ztf", &[], &[paths[0].as_str()]);
+    let services = Services::start(&["--script", "hook:1=307"]);
+    let saved = TempDir::new("notify-redirect");
+    let out = consume(
+        &t,
+        "ztf",
+        "g",
+        &services,
+        &[
+            "--save",
+            saved.0.to_str().unwrap(),
+            "--notify",
+            &services.hook(),
+        ],
+    );
+    common::assert_success(&out, "consume --notify to a redirecting webhook: ");
+    let kept: Vec<Value> = std::fs::read_dir(saved.join("_undelivered"))
+        .unwrap()
+        .map(|e| {
+            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["status"], 307);
+    assert!(
+        kept[0]["reason"].as_str().unwrap().contains("redirected"),
+        "{}",
+        kept[0]
+    );
+    assert_eq!(services.requests().len(), 1, "not retried, not followed");
+}
