@@ -36,8 +36,14 @@ fn serve_on(dir: &Path, host: &str) -> (Running, String) {
     let listen = format!("{host}:0");
     let running =
         Running::spawn(&["serve", dir.to_str().unwrap(), "--listen", &listen].map(String::from));
+    let url = address(&running);
+    (running, url)
+}
+
+/// The address a running `serve` or `consume --serve` says it serves at.
+fn address(running: &Running) -> String {
     let mut url = String::new();
-    common::wait_until(Duration::from_secs(20), "the server's address", || {
+    common::wait_until(Duration::from_secs(30), "the server's address", || {
         url = running
             .stderr()
             .lines()
@@ -45,7 +51,7 @@ fn serve_on(dir: &Path, host: &str) -> (Running, String) {
             .unwrap_or_default();
         !url.is_empty()
     });
-    (running, url)
+    url
 }
 
 fn serve(dir: &Path) -> (Running, String) {
@@ -397,15 +403,7 @@ fn a_running_stream_serves_metrics_and_health() {
         .map(String::from),
     );
     let running = Running::spawn(&args);
-    let mut url = String::new();
-    common::wait_until(Duration::from_secs(30), "the server's address", || {
-        url = running
-            .stderr()
-            .lines()
-            .find_map(|l| l.split(" at ").nth(1).map(|u| u.trim().to_owned()))
-            .unwrap_or_default();
-        !url.is_empty()
-    });
+    let url = address(&running);
     common::wait_until(Duration::from_secs(30), "every alert received", || {
         let (_, body) = get(&url, "/metrics");
         body.contains(&format!(

@@ -7,12 +7,11 @@
 use crate::error::{kafka, Error, Result};
 use crate::kafka::connection::{Connection, ErrorLog};
 use crate::model::alert::Alert;
-use crate::sink::{Checkpoint, Ledger, Sink};
+use crate::sink::{Batches, Checkpoint, Ledger, Sink};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,9 +48,7 @@ pub struct Forwarder {
     topic: String,
     acks: Arc<Mutex<Acks>>,
     /// Sealed batches not yet returned: their checkpoint and number.
-    sealed: VecDeque<(Checkpoint, u64)>,
-    batch: u64,
-    unsealed: usize,
+    batches: Batches,
     /// The message last forwarded: a message holding several alerts is
     /// forwarded once, whole.
     last: Option<(String, i32, i64)>,
@@ -83,9 +80,7 @@ impl Forwarder {
             producer,
             topic: topic.to_owned(),
             acks,
-            sealed: VecDeque::new(),
-            batch: 0,
-            unsealed: 0,
+            batches: Batches::default(),
             last: None,
         })
     }
@@ -120,9 +115,10 @@ impl Forwarder {
             });
         }
         let key = meta.and_then(|m| m.key.as_deref());
-        self.acks().add(self.batch, 1);
+        let batch = self.batches.current();
+        self.acks().add(batch, 1);
         loop {
-            let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(self.batch))
+            let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(batch))
                 .payload(&alert.raw()[..])
                 .headers(headers.clone());
             if let Some(k) = key {
@@ -146,18 +142,16 @@ impl Forwarder {
 impl Sink for Forwarder {
     fn take(&mut self, alert: &Alert) -> Result<()> {
         self.send(alert)?;
-        self.unsealed += 1;
+        self.batches.take();
         Ok(())
     }
 
     fn unsealed(&self) -> usize {
-        self.unsealed
+        self.batches.unsealed()
     }
 
     fn seal(&mut self, checkpoint: Checkpoint) -> Result<()> {
-        self.sealed.push_back((checkpoint, self.batch));
-        self.batch += 1;
-        self.unsealed = 0;
+        self.batches.seal(checkpoint);
         Ok(())
     }
 
@@ -165,7 +159,7 @@ impl Sink for Forwarder {
         self.producer.poll(Duration::ZERO);
         self.failure()?;
         let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(acks.release(&mut self.sealed))
+        Ok(acks.release(&mut self.batches))
     }
 
     fn finish(&mut self) -> Result<Vec<Checkpoint>> {
@@ -173,14 +167,14 @@ impl Sink for Forwarder {
         let mut safe = Vec::new();
         loop {
             safe.extend(self.durable()?);
-            if self.sealed.is_empty() {
+            if self.batches.waiting() == 0 {
                 return Ok(safe);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Publish(format!(
                     "{} batch(es) not acknowledged by {} within {} s: they are delivered again \
                      at the next run",
-                    self.sealed.len(),
+                    self.batches.waiting(),
                     self.topic,
                     FINISH_TIMEOUT.as_secs()
                 )));

@@ -36,9 +36,8 @@ pub use rate::Rate;
 
 use crate::error::{Error, Result};
 use crate::model::alert::Alert;
-use crate::sink::{Checkpoint, Ledger, Sink};
+use crate::sink::{Batches, Checkpoint, Ledger, Sink};
 use lane::Lane;
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -110,9 +109,7 @@ pub struct Notifier {
     lanes: Vec<Lane>,
     ledger: SharedLedger,
     tally: Arc<Tally>,
-    sealed: VecDeque<(Checkpoint, u64)>,
-    batch: u64,
-    unsealed: usize,
+    batches: Batches,
     finish_wait: Duration,
 }
 
@@ -141,9 +138,7 @@ impl Notifier {
             lanes,
             ledger,
             tally,
-            sealed: VecDeque::new(),
-            batch: 0,
-            unsealed: 0,
+            batches: Batches::default(),
             finish_wait: options.finish_wait,
         })
     }
@@ -163,29 +158,27 @@ impl Notifier {
     }
 
     fn release(&mut self) -> Vec<Checkpoint> {
-        ledger(&self.ledger).release(&mut self.sealed)
+        ledger(&self.ledger).release(&mut self.batches)
     }
 }
 
 impl Sink for Notifier {
     fn take(&mut self, alert: &Alert) -> Result<()> {
         let facts = Facts::of(alert);
-        ledger(&self.ledger).add(self.batch, self.lanes.len());
+        let batch = self.batches.take();
+        ledger(&self.ledger).add(batch, self.lanes.len());
         for lane in &self.lanes {
-            lane.send(self.batch, &facts, alert)?;
+            lane.send(batch, &facts, alert)?;
         }
-        self.unsealed += 1;
         Ok(())
     }
 
     fn unsealed(&self) -> usize {
-        self.unsealed
+        self.batches.unsealed()
     }
 
     fn seal(&mut self, checkpoint: Checkpoint) -> Result<()> {
-        self.sealed.push_back((checkpoint, self.batch));
-        self.batch += 1;
-        self.unsealed = 0;
+        self.batches.seal(checkpoint);
         Ok(())
     }
 
@@ -203,14 +196,14 @@ impl Sink for Notifier {
         loop {
             self.failure()?;
             safe.extend(self.release());
-            if self.sealed.is_empty() {
+            if self.batches.waiting() == 0 {
                 return Ok(safe);
             }
             if Instant::now() >= deadline {
                 log::warn!(
                     "{} batch(es) of alerts not yet notified after {} s: they are delivered \
                      and notified again at the next run",
-                    self.sealed.len(),
+                    self.batches.waiting(),
                     self.finish_wait.as_secs()
                 );
                 return Ok(safe);

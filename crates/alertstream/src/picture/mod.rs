@@ -140,11 +140,16 @@ pub fn stamp_png(stamp: &Stamp) -> Result<Vec<u8>> {
     for (i, v) in values.iter().enumerate() {
         let (x, y) = (i % w, i / w);
         if y < h && !v.is_nan() {
-            grey[(h - 1 - y) * w + x] = (v * 255.0).round().clamp(0.0, 255.0) as u8;
+            grey[(h - 1 - y) * w + x] = grey_level(*v);
         }
     }
     let side = |n: usize| u32::try_from(n).map_err(|_| Error::Picture("cutout too large".into()));
     encode_png(&grey, side(w)?, side(h)?, png::ColorType::Grayscale)
+}
+
+/// A display value (0 to 1) as a grey level.
+fn grey_level(value: f64) -> u8 {
+    (value * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
 fn encode_png(pixels: &[u8], width: u32, height: u32, colour: png::ColorType) -> Result<Vec<u8>> {
@@ -249,7 +254,7 @@ fn draw_stamp<DB: DrawingBackend>(stamp: &Stamp, area: &DrawingArea<DB, Shift>) 
         let colour = if v.is_nan() {
             NAN_COLOUR
         } else {
-            let g = (v * 255.0).round().clamp(0.0, 255.0) as u8;
+            let g = grey_level(*v);
             RGBColor(g, g, g)
         };
         // FITS row 1 is the bottom row: y grows upward, north up as stored.

@@ -39,17 +39,56 @@ impl Ledger {
 
     /// The checkpoints of the sealed batches, oldest first, with nothing
     /// in flight.
-    pub fn release(&mut self, sealed: &mut VecDeque<(Checkpoint, u64)>) -> Vec<Checkpoint> {
+    pub fn release(&mut self, batches: &mut Batches) -> Vec<Checkpoint> {
         let mut safe = Vec::new();
-        while let Some((_, batch)) = sealed.front() {
+        while let Some((_, batch)) = batches.sealed.front() {
             if self.pending.get(batch).is_some_and(|n| *n > 0) {
                 break;
             }
             self.pending.remove(batch);
-            if let Some((checkpoint, _)) = sealed.pop_front() {
+            if let Some((checkpoint, _)) = batches.sealed.pop_front() {
                 safe.push(checkpoint);
             }
         }
         safe
+    }
+}
+
+/// The sink's own side of the ledger: the batch being filled, numbered,
+/// and the sealed batches not released yet.
+#[derive(Debug, Default)]
+pub struct Batches {
+    sealed: VecDeque<(Checkpoint, u64)>,
+    current: u64,
+    unsealed: usize,
+}
+
+impl Batches {
+    /// The number of the batch being filled.
+    pub fn current(&self) -> u64 {
+        self.current
+    }
+
+    /// Counts an alert in the batch being filled; returns its number.
+    pub fn take(&mut self) -> u64 {
+        self.unsealed += 1;
+        self.current
+    }
+
+    /// Alerts taken since the last seal.
+    pub fn unsealed(&self) -> usize {
+        self.unsealed
+    }
+
+    /// Ends the batch being filled; `checkpoint` holds the offsets after it.
+    pub fn seal(&mut self, checkpoint: Checkpoint) {
+        self.sealed.push_back((checkpoint, self.current));
+        self.current += 1;
+        self.unsealed = 0;
+    }
+
+    /// Sealed batches not released yet.
+    pub fn waiting(&self) -> usize {
+        self.sealed.len()
     }
 }

@@ -22,7 +22,7 @@ pub use crate::model::checkpoint::Checkpoint;
 pub use background::{BackgroundSink, Saver};
 pub use files::{Batch, FileSink, Layout, Naming, Prepared, SaveFormat, QUARANTINE_DIR};
 pub use handler::{Both, Handler};
-pub use ledger::Ledger;
+pub use ledger::{Batches, Ledger};
 pub use storage::{Storage, StorageFormat};
 
 use crate::error::{PoisonMessage, Result};
