@@ -341,12 +341,9 @@ impl<S: Sink> Run<S> {
     }
 
     fn progress(&self, start: Instant) -> Progress {
-        let outage = match self.consumer.health() {
-            crate::kafka::consumer::Health::Outage { since, .. } => {
-                Some(since.elapsed().as_secs_f64())
-            }
-            _ => None,
-        };
+        // From the watch, which adds an outage to the total when it ends:
+        // the total never goes back.
+        let outage = self.watch.outage();
         Progress {
             seen: self.stats.seen,
             alerts: self.stats.alerts,

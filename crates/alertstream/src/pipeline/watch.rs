@@ -44,6 +44,12 @@ impl Watch {
         }
     }
 
+    /// How long the outage being waited out has lasted (counted in
+    /// `Stats::outage_seconds` once it ends).
+    pub fn outage(&self) -> Option<f64> {
+        self.outage.map(|(since, _)| since.elapsed().as_secs_f64())
+    }
+
     /// When the group first gave this member partitions.
     pub fn first_assigned(&self) -> Option<Instant> {
         self.first_assigned

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// librdkafka callbacks: the latest total consumer lag, whether a broker
+/// librdkafka callbacks: the latest consumer lag per partition, whether a broker
 /// is connected, the errors, and what the broker acknowledged committing.
 pub(super) struct Context {
     pub(super) errors: ErrorLog,
@@ -22,10 +22,9 @@ pub(super) struct Context {
 /// What librdkafka's threads report, read by the consumer's thread.
 #[derive(Debug, Default)]
 pub(super) struct SharedState {
-    /// Total consumer lag from the last statistics; `None` before them.
-    pub(super) lag: Option<i64>,
-    /// The same, per topic and partition.
-    pub(super) partition_lag: Vec<(String, i32, i64)>,
+    /// Consumer lag per topic and partition from the last statistics;
+    /// `None` before them.
+    pub(super) partition_lag: Option<Vec<(String, i32, i64)>>,
     /// Since when no broker has been connected (from the statistics).
     pub(super) outage_since: Option<Instant>,
     /// A reason for the outage, from the error events.
@@ -113,8 +112,7 @@ impl ClientContext for Context {
             .collect();
         let connected = statistics.brokers.values().any(|b| b.state == "UP");
         let mut state = self.state();
-        state.lag = Some(partition_lag.iter().map(|(_, _, lag)| lag).sum());
-        state.partition_lag = partition_lag;
+        state.partition_lag = Some(partition_lag);
         if connected {
             state.outage_since = None;
             state.outage_reason = None;

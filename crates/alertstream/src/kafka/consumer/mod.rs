@@ -317,12 +317,19 @@ impl Consumer {
     /// Messages the broker holds beyond what this consumer has fetched, as
     /// last reported by librdkafka (about once a second); `None` before that.
     pub fn lag(&self) -> Option<i64> {
-        self.shared().lag
+        let lags = self
+            .shared()
+            .partition_lag
+            .as_ref()?
+            .iter()
+            .map(|(_, _, lag)| lag)
+            .sum();
+        Some(lags)
     }
 
     /// The lag per topic and partition, as last reported (empty before).
     pub fn partition_lag(&self) -> Vec<(String, i32, i64)> {
-        self.shared().partition_lag.clone()
+        self.shared().partition_lag.clone().unwrap_or_default()
     }
 
     /// The consumer group.
